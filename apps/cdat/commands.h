@@ -1,0 +1,21 @@
+// The subcommands of the `cdat` tool. Each registers its flags on the app and sets the callback that
+// runs it. Commands turn flags into library/train calls: no math and no training loop lives here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cdat::cli {
+
+// Exit codes: 0 success, 1 a run that failed (diverged, I/O error), 2 bad usage (flags, config).
+constexpr int kExitRunFailed = 1;
+constexpr int kExitUsage = 2;
+
+// Thrown by a command for bad usage detected after parsing (exit code 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Each add_* registers one subcommand; defined in <name>_command.cpp.
+void add_dynamics_command(CLI::App& app);
+
+}  // namespace cdat::cli

@@ -1,0 +1,10 @@
+// The cdat library: curvature-aware learning-rate tuning for LibTorch. Include this header only.
+#pragma once
+
+#include <cdat/curvature.h>
+#include <cdat/direction.h>
+#include <cdat/errors.h>
+#include <cdat/objective.h>
+#include <cdat/optimizer.h>
+#include <cdat/tensor_list.h>
+#include <cdat/tuner.h>

@@ -1,0 +1,49 @@
+// Access to the objective f of the current batch (PAPER §2): loss, gradient, and curvature along a
+// direction (uᵀHu) or Hessian-vector products, all from ONE forward pass (double backward on the same
+// graph), plus trial values f(w + ηu) for line searches.
+#pragma once
+
+#include <cdat/tensor_list.h>
+
+#include <functional>
+
+namespace cdat {
+
+// Recomputes the loss of the current parameters and returns it as a scalar tensor *with its graph*.
+// Unlike torch::optim's closures it must NOT call backward(): the optimizer differentiates itself.
+using LossClosure = std::function<torch::Tensor()>;
+
+class Objective {
+ public:
+  Objective(TensorList params, LossClosure closure);
+
+  // One forward pass and the gradient. With `keep_graph_for_curvature` the gradient graph is built
+  // (create_graph) so that curvature() and hvp() can differentiate it again without a new forward.
+  // Throws NonFiniteError if the loss or the gradient is not finite.
+  void evaluate(bool keep_graph_for_curvature);
+
+  double loss() const { return loss_value_; }
+  const TensorList& gradient() const { return grad_; }
+  const TensorList& params() const { return params_; }
+
+  // Hv at the evaluated point. Requires evaluate(true). `keep_graph` allows further products.
+  TensorList hvp(const TensorList& v, bool keep_graph = true);
+  // uᵀHu at the evaluated point (one extra backward). Requires evaluate(true).
+  double curvature(const TensorList& u, bool keep_graph = false);
+
+  // f(w + η u) by one forward pass without autograd; the parameters are restored bit-exactly.
+  double value_at(const TensorList& u, double eta);
+
+  // Drops the autograd graph (frees its memory).
+  void release_graph();
+
+ private:
+  TensorList params_;
+  LossClosure closure_;
+  TensorList grad_;      // gradient; with a graph when evaluated for curvature
+  TensorList snapshot_;  // parameters at the evaluated point, taken by the first value_at()
+  double loss_value_ = 0.0;
+  bool has_graph_ = false;
+};
+
+}  // namespace cdat

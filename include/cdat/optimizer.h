@@ -1,0 +1,66 @@
+// The optimizer users hold (PAPER §1): one step = evaluate f and g on the closure's batch → direction
+// u = base(g) → η = tuner(context) → w ← w + η u.
+#pragma once
+
+#include <cdat/direction.h>
+#include <cdat/objective.h>
+#include <cdat/tuner.h>
+
+#include <memory>
+#include <string>
+
+namespace cdat {
+
+// Everything measured on the last step (NaN where not measured).
+struct StepStats {
+  int64_t step = 0;                    // index of the step (0-based)
+  double loss = kNotMeasured;          // f(w_t), before the update
+  double lr = kNotMeasured;            // η_t
+  double slope = kNotMeasured;         // g_tᵀ u_t
+  double curvature = kNotMeasured;     // u_tᵀ H_t u_t
+  double grad_norm = kNotMeasured;     // ‖g_t‖
+  double direction_norm = kNotMeasured;  // ‖u_t‖
+  TunerReport tuner;                   // what the tuner computed
+};
+
+struct TunedOptimizerOptions {
+  // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the double backward).
+  bool measure_curvature = false;
+};
+
+class TunedOptimizer {
+ public:
+  TunedOptimizer(TensorList params, std::unique_ptr<Direction> direction, std::unique_ptr<Tuner> tuner,
+                 TunedOptimizerOptions options = {});
+
+  // One step. `closure` recomputes the loss of the current parameters WITHOUT calling backward().
+  // Returns the loss at the parameters before the update. Throws NonFiniteError on a NaN/inf loss,
+  // gradient or curvature, leaving the parameters untouched.
+  torch::Tensor step(const LossClosure& closure);
+
+  const StepStats& last_stats() const { return stats_; }
+  int64_t steps() const { return steps_; }
+  const TensorList& params() const { return params_; }
+  Direction& direction() { return *direction_; }
+  const Direction& direction() const { return *direction_; }
+  Tuner& tuner() { return *tuner_; }
+  const Tuner& tuner() const { return *tuner_; }
+
+  // The whole state (direction, tuner, step counter; not the parameters) with LibTorch serialization.
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
+
+ private:
+  TensorList params_;
+  std::unique_ptr<Direction> direction_;
+  std::unique_ptr<Tuner> tuner_;
+  TunedOptimizerOptions options_;
+  int64_t steps_ = 0;
+  StepStats stats_;
+};
+
+// torch::save(optimizer, path) / torch::load(optimizer, path) support.
+torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive, const TunedOptimizer& optimizer);
+torch::serialize::InputArchive& operator>>(torch::serialize::InputArchive& archive, TunedOptimizer& optimizer);
+
+}  // namespace cdat

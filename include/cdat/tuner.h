@@ -1,0 +1,165 @@
+// Learning-rate tuners (PAPER §2): given what a step offers (loss, slope gᵀu, curvature uᵀHu, trial
+// values f(w + ηu)), choose the scalar η_t. A tuner asks only for what it needs, so a constant-LR step
+// never builds the double-backward graph.
+#pragma once
+
+#include <torch/serialize/archive.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cdat {
+
+// What one step offers a tuner; every quantity is computed lazily and at most once.
+class StepContext {
+ public:
+  virtual ~StepContext() = default;
+  virtual int64_t step() const = 0;        // 0-based index of the step being taken
+  virtual double loss() = 0;               // f(w_t)
+  virtual double slope() = 0;              // g_tᵀ u_t (negative for a descent direction)
+  virtual double direction_sq_norm() = 0;  // ‖u_t‖²
+  virtual double curvature() = 0;          // u_tᵀ H_t u_t, on the same batch as the gradient
+  virtual double value_at(double eta) = 0; // f(w_t + η u_t), one forward pass
+};
+
+constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
+
+// What a tuner computed on its last step (NaN: not computed by this tuner).
+struct TunerReport {
+  double lr = 0.0;
+  double numerator = kNotMeasured;    // CDAT: n_t = max(−gᵀu, 0)
+  double denominator = kNotMeasured;  // CDAT: d_t = |uᵀHu| + ε‖u‖²
+  int trials = 0;                     // linesearch: forward passes tried
+  bool search_failed = false;         // linesearch: no trial satisfied Armijo → η = 0
+  bool non_descent = false;           // gᵀu ≥ 0: no descent along u → η = 0
+};
+
+class Tuner {
+ public:
+  virtual ~Tuner() = default;
+  virtual std::string name() const = 0;
+  // Whether learning_rate() will ask the context for curvature (the optimizer then keeps the graph).
+  virtual bool needs_curvature() const { return false; }
+
+  // η_t for this step. Always finite and ≥ 0; throws NonFiniteError naming the culprit otherwise.
+  double learning_rate(StepContext& context);
+  const TunerReport& report() const { return report_; }
+
+  virtual void save(torch::serialize::OutputArchive& archive) const {}
+  virtual void load(torch::serialize::InputArchive& archive) {}
+
+ protected:
+  virtual double compute(StepContext& context, TunerReport& report) = 0;
+
+ private:
+  TunerReport report_;
+};
+
+// η_t = lr.
+class ConstantTuner final : public Tuner {
+ public:
+  explicit ConstantTuner(double lr);
+  std::string name() const override { return "constant"; }
+
+ private:
+  double compute(StepContext& context, TunerReport& report) override;
+  double lr_;
+};
+
+struct ScheduleOptions {
+  enum class Decay { kCosine, kConstant };
+  double peak_lr = 1e-3;
+  int64_t warmup_steps = 0;     // linear warm-up from peak/warmup to peak
+  int64_t total_steps = 1000;   // the cosine reaches final_fraction·peak here
+  Decay decay = Decay::kCosine;
+  double final_fraction = 0.0;  // floor of the cosine, as a fraction of the peak
+};
+
+// Linear warm-up, then cosine decay (or constant).
+class ScheduleTuner final : public Tuner {
+ public:
+  explicit ScheduleTuner(ScheduleOptions options);
+  std::string name() const override { return "schedule"; }
+  // The schedule's value at step t (0-based); a pure function.
+  double at(int64_t step) const;
+
+ private:
+  double compute(StepContext& context, TunerReport& report) override;
+  ScheduleOptions options_;
+};
+
+struct LinesearchOptions {
+  double c = 1e-4;          // sufficient-decrease constant
+  double kappa_down = 0.8;  // backtracking factor
+  double kappa_up = 1.5;    // growth of the initial guess from the last accepted η
+  double eta_max = 1.0;     // cap of the initial guess
+  double eta_init = 1.0;    // initial guess at the first step
+  int max_trials = 30;      // forward passes per step at most
+};
+
+// Armijo backtracking (PAPER §2): start at min(κ_up·η_{t−1}, η_max), shrink by κ_down until
+// f(w + ηu) ≤ f(w) + c·η·gᵀu. A non-finite trial fails; if all fail, η = 0 and search_failed is set.
+class LinesearchTuner final : public Tuner {
+ public:
+  explicit LinesearchTuner(LinesearchOptions options = {});
+  std::string name() const override { return "linesearch"; }
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+ private:
+  double compute(StepContext& context, TunerReport& report) override;
+  LinesearchOptions options_;
+  double previous_eta_;
+};
+
+struct CdatOptions {
+  enum class EmaMode { kSeparate, kRatio };
+  double sigma = 2.0;   // scaling: 1 = greedy, 2 = on the edge
+  double eps = 1e-12;   // curvature floor: d = |uᵀHu| + eps·‖u‖²
+  double ema_beta = 0.0;  // 0 in full batch; 0.9–0.99 in mini batch
+  EmaMode ema_mode = EmaMode::kSeparate;  // EMA of n and d separately, or of the ratio n/d
+  double max_lr = 0.0;  // optional cap on η; 0 = no cap
+};
+
+// CDAT (PAPER §2): η = σ · n̄ / d̄ with n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖².
+class CdatTuner : public Tuner {
+ public:
+  explicit CdatTuner(CdatOptions options = {});
+  std::string name() const override { return "cdat"; }
+  bool needs_curvature() const override { return true; }
+  const CdatOptions& options() const { return options_; }
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+ private:
+  double compute(StepContext& context, TunerReport& report) override;
+  double ema(double average, double value) const;
+  CdatOptions options_;
+  double numerator_avg_ = 0.0, denominator_avg_ = 0.0, ratio_avg_ = 0.0;
+  int64_t updates_ = 0;
+};
+
+// Quadratically greedy rule η = −gᵀu / uᵀHu, the minimiser of the quadratic model along u (PAPER §2),
+// with CDAT's safeguards: CDAT with σ = 1 and no averaging.
+class GreedyTuner final : public CdatTuner {
+ public:
+  GreedyTuner();
+  std::string name() const override { return "greedy"; }
+};
+
+// Options of every tuner, so a tuner can be made by name.
+struct TunerOptions {
+  double lr = 1e-2;  // constant lr; schedule peak
+  ScheduleOptions schedule;
+  LinesearchOptions linesearch;
+  CdatOptions cdat;
+};
+
+// Builds a tuner by name: constant, schedule, linesearch, greedy, cdat. Throws InvalidOption otherwise
+// or when an option is out of range (the message names the option).
+std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options);
+const std::vector<std::string>& tuner_names();
+
+}  // namespace cdat

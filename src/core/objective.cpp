@@ -1,0 +1,92 @@
+#include <cdat/errors.h>
+#include <cdat/objective.h>
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace cdat {
+namespace {
+
+// Gradient of `output` w.r.t. `inputs`; unused inputs get zeros instead of undefined tensors.
+TensorList grad_or_zeros(const torch::Tensor& output, const TensorList& inputs, bool retain_graph,
+                         bool create_graph) {
+  TensorList grads = torch::autograd::grad({output}, inputs, /*grad_outputs=*/{}, retain_graph, create_graph,
+                                           /*allow_unused=*/true);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) grads[i] = torch::zeros_like(inputs[i]);
+  }
+  return grads;
+}
+
+}  // namespace
+
+Objective::Objective(TensorList params, LossClosure closure)
+    : params_(std::move(params)), closure_(std::move(closure)) {
+  for (const auto& p : params_) {
+    if (!p.requires_grad()) throw InvalidOption("cdat: every parameter must have requires_grad() set");
+  }
+}
+
+void Objective::evaluate(bool keep_graph_for_curvature) {
+  release_graph();
+  snapshot_.clear();
+  torch::Tensor loss = closure_();
+  if (!loss.defined() || loss.numel() != 1) {
+    throw InvalidOption("cdat: the closure must return a scalar loss tensor");
+  }
+  loss_value_ = loss.item<double>();
+  if (!std::isfinite(loss_value_)) {
+    throw NonFiniteError("cdat: loss is not finite (" + std::to_string(loss_value_) + ")");
+  }
+  // create_graph keeps the graph of g itself, so that uᵀHu = ∂(gᵀu)/∂w · u needs no new forward.
+  grad_ = grad_or_zeros(loss, params_, keep_graph_for_curvature, keep_graph_for_curvature);
+  if (!all_finite(grad_)) throw NonFiniteError("cdat: gradient is not finite");
+  has_graph_ = keep_graph_for_curvature;
+  if (!has_graph_) {
+    for (auto& g : grad_) g = g.detach();
+  }
+}
+
+TensorList Objective::hvp(const TensorList& v, bool keep_graph) {
+  TORCH_CHECK(has_graph_, "cdat::Objective::hvp needs evaluate(true) first");
+  // Hv = ∇_w (gᵀv) with v held constant.
+  std::vector<torch::Tensor> parts;
+  parts.reserve(grad_.size());
+  for (size_t i = 0; i < grad_.size(); ++i) parts.push_back((grad_[i] * v[i].detach()).sum());
+  torch::Tensor g_dot_v = torch::stack(parts).sum();
+  TensorList result = grad_or_zeros(g_dot_v, params_, keep_graph, /*create_graph=*/false);
+  if (!keep_graph) release_graph();
+  return result;
+}
+
+double Objective::curvature(const TensorList& u, bool keep_graph) {
+  const double value = dot(hvp(u, keep_graph), u);
+  if (!std::isfinite(value)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
+  return value;
+}
+
+double Objective::value_at(const TensorList& u, double eta) {
+  torch::NoGradGuard no_grad;
+  // One snapshot per evaluated point serves every trial: restoring by copy is exact, w + ηu − ηu is not.
+  if (snapshot_.empty()) snapshot_ = clone_detached(params_);
+  add_scaled_(params_, u, eta);
+  double value = 0.0;
+  try {
+    value = closure_().item<double>();
+  } catch (...) {
+    copy_(params_, snapshot_);
+    throw;
+  }
+  copy_(params_, snapshot_);
+  return value;
+}
+
+void Objective::release_graph() {
+  if (has_graph_) {
+    for (auto& g : grad_) g = g.detach();
+    has_graph_ = false;
+  }
+}
+
+}  // namespace cdat

@@ -1,0 +1,206 @@
+#include <cdat/errors.h>
+#include <cdat/tuner.h>
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace cdat {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+void write_scalar(torch::serialize::OutputArchive& archive, const std::string& key, double value) {
+  archive.write(key, torch::tensor(value, torch::kFloat64));
+}
+
+double read_scalar(torch::serialize::InputArchive& archive, const std::string& key) {
+  torch::Tensor t;
+  archive.read(key, t);
+  return t.item<double>();
+}
+
+void require(bool condition, const std::string& message) {
+  if (!condition) throw InvalidOption(message);
+}
+
+std::string str(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+}  // namespace
+
+double Tuner::learning_rate(StepContext& context) {
+  TunerReport report;
+  const double lr = compute(context, report);
+  if (!std::isfinite(lr)) {
+    throw NonFiniteError("cdat: tuner '" + name() + "' produced a non-finite learning rate at step " +
+                         std::to_string(context.step()));
+  }
+  if (lr < 0.0) {
+    throw NonFiniteError("cdat: tuner '" + name() + "' produced a negative learning rate at step " +
+                         std::to_string(context.step()));
+  }
+  report.lr = lr;
+  report_ = report;
+  return lr;
+}
+
+ConstantTuner::ConstantTuner(double lr) : lr_(lr) {
+  require(std::isfinite(lr) && lr >= 0.0, "lr must be finite and >= 0, got " + str(lr));
+}
+
+double ConstantTuner::compute(StepContext&, TunerReport&) { return lr_; }
+
+ScheduleTuner::ScheduleTuner(ScheduleOptions options) : options_(options) {
+  require(std::isfinite(options_.peak_lr) && options_.peak_lr >= 0.0,
+          "lr (schedule peak) must be finite and >= 0, got " + str(options_.peak_lr));
+  require(options_.warmup_steps >= 0, "warmup must be >= 0");
+  require(options_.total_steps >= 1, "schedule total steps must be >= 1");
+  require(options_.final_fraction >= 0.0 && options_.final_fraction <= 1.0, "schedule final fraction must be in [0, 1]");
+}
+
+double ScheduleTuner::at(int64_t step) const {
+  const double peak = options_.peak_lr;
+  if (step < options_.warmup_steps) {
+    return peak * static_cast<double>(step + 1) / static_cast<double>(options_.warmup_steps);
+  }
+  if (options_.decay == ScheduleOptions::Decay::kConstant) return peak;
+  const int64_t decay_steps = std::max<int64_t>(1, options_.total_steps - options_.warmup_steps);
+  const double progress =
+      std::min(1.0, static_cast<double>(step - options_.warmup_steps) / static_cast<double>(decay_steps));
+  const double floor = options_.final_fraction * peak;
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(kPi * progress));
+}
+
+double ScheduleTuner::compute(StepContext& context, TunerReport&) { return at(context.step()); }
+
+LinesearchTuner::LinesearchTuner(LinesearchOptions options) : options_(options), previous_eta_(options.eta_init) {
+  require(options_.c > 0.0 && options_.c < 1.0, "linesearch c must be in (0, 1), got " + str(options_.c));
+  require(options_.kappa_down > 0.0 && options_.kappa_down < 1.0,
+          "linesearch kappa_down must be in (0, 1), got " + str(options_.kappa_down));
+  require(options_.kappa_up >= 1.0, "linesearch kappa_up must be >= 1, got " + str(options_.kappa_up));
+  require(options_.eta_max > 0.0 && std::isfinite(options_.eta_max), "linesearch eta_max must be > 0");
+  require(options_.eta_init > 0.0 && std::isfinite(options_.eta_init), "linesearch eta_init must be > 0");
+  require(options_.max_trials >= 1, "linesearch max_trials must be >= 1");
+}
+
+double LinesearchTuner::compute(StepContext& context, TunerReport& report) {
+  const double slope = context.slope();
+  if (!(slope < 0.0)) {  // not a descent direction: no step can satisfy Armijo for small η
+    report.non_descent = true;
+    return 0.0;
+  }
+  const double f0 = context.loss();
+  double eta = std::min(options_.kappa_up * previous_eta_, options_.eta_max);
+  for (int trial = 1; trial <= options_.max_trials; ++trial) {
+    report.trials = trial;
+    const double value = context.value_at(eta);
+    // Sufficient decrease (Armijo); a non-finite value fails the comparison and backtracks.
+    if (std::isfinite(value) && value <= f0 + options_.c * eta * slope) {
+      previous_eta_ = eta;
+      return eta;
+    }
+    if (trial < options_.max_trials) eta *= options_.kappa_down;
+  }
+  // Failure: η = 0, and the next search starts from the smallest η tried (grown by κ_up).
+  report.search_failed = true;
+  previous_eta_ = eta;
+  return 0.0;
+}
+
+void LinesearchTuner::save(torch::serialize::OutputArchive& archive) const {
+  write_scalar(archive, "previous_eta", previous_eta_);
+}
+
+void LinesearchTuner::load(torch::serialize::InputArchive& archive) {
+  previous_eta_ = read_scalar(archive, "previous_eta");
+}
+
+CdatTuner::CdatTuner(CdatOptions options) : options_(options) {
+  require(std::isfinite(options_.sigma) && options_.sigma > 0.0, "sigma must be > 0, got " + str(options_.sigma));
+  require(options_.eps >= 0.0 && std::isfinite(options_.eps), "cdat eps must be finite and >= 0, got " + str(options_.eps));
+  require(options_.ema_beta >= 0.0 && options_.ema_beta < 1.0,
+          "ema must be in [0, 1), got " + str(options_.ema_beta));
+  require(options_.max_lr >= 0.0 && std::isfinite(options_.max_lr), "cdat max_lr must be finite and >= 0 (0 = no cap)");
+}
+
+double CdatTuner::ema(double average, double value) const {
+  return options_.ema_beta * average + (1.0 - options_.ema_beta) * value;
+}
+
+double CdatTuner::compute(StepContext& context, TunerReport& report) {
+  // PAPER §2: n = max(−gᵀu, 0); d = |uᵀHu| + ε; η = σ n̄ / d̄. The ε floor is taken relative to ‖u‖²
+  // so that it is a curvature (units of H) and does not depend on the scale of u.
+  const double slope = context.slope();
+  const double numerator = std::max(-slope, 0.0);
+  report.numerator = numerator;
+  report.non_descent = numerator == 0.0;
+  // Non-descent direction: η = 0 without averaging; with averaging, n = 0 enters the averages as it is.
+  if (report.non_descent && options_.ema_beta == 0.0) return 0.0;
+  const double curvature = context.curvature();
+  if (!std::isfinite(curvature)) {
+    throw NonFiniteError("cdat: curvature uᵀHu is not finite at step " + std::to_string(context.step()));
+  }
+  const double denominator = std::abs(curvature) + options_.eps * context.direction_sq_norm();
+  report.denominator = denominator;
+  // u = 0, or zero curvature with eps = 0: no quadratic step exists; η = 0 and the averages stay.
+  if (!(denominator > 0.0)) return 0.0;
+
+  ++updates_;
+  double eta = 0.0;
+  if (options_.ema_mode == CdatOptions::EmaMode::kSeparate) {
+    // The (1 − βᵗ) bias factors of both averages cancel in the ratio.
+    numerator_avg_ = ema(numerator_avg_, numerator);
+    denominator_avg_ = ema(denominator_avg_, denominator);
+    eta = options_.sigma * numerator_avg_ / denominator_avg_;
+  } else {
+    ratio_avg_ = ema(ratio_avg_, numerator / denominator);
+    const double bias = 1.0 - std::pow(options_.ema_beta, static_cast<double>(updates_));
+    eta = options_.sigma * ratio_avg_ / bias;
+  }
+  if (options_.max_lr > 0.0) eta = std::min(eta, options_.max_lr);
+  return eta;
+}
+
+void CdatTuner::save(torch::serialize::OutputArchive& archive) const {
+  write_scalar(archive, "numerator_avg", numerator_avg_);
+  write_scalar(archive, "denominator_avg", denominator_avg_);
+  write_scalar(archive, "ratio_avg", ratio_avg_);
+  archive.write("updates", torch::tensor(updates_, torch::kInt64));
+}
+
+void CdatTuner::load(torch::serialize::InputArchive& archive) {
+  numerator_avg_ = read_scalar(archive, "numerator_avg");
+  denominator_avg_ = read_scalar(archive, "denominator_avg");
+  ratio_avg_ = read_scalar(archive, "ratio_avg");
+  torch::Tensor updates;
+  archive.read("updates", updates);
+  updates_ = updates.item<int64_t>();
+}
+
+GreedyTuner::GreedyTuner() : CdatTuner(CdatOptions{/*sigma=*/1.0, /*eps=*/1e-12, /*ema_beta=*/0.0}) {}
+
+const std::vector<std::string>& tuner_names() {
+  static const std::vector<std::string> names = {"constant", "schedule", "linesearch", "greedy", "cdat"};
+  return names;
+}
+
+std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options) {
+  if (name == "constant") return std::make_unique<ConstantTuner>(options.lr);
+  if (name == "schedule") {
+    ScheduleOptions schedule = options.schedule;
+    schedule.peak_lr = options.lr;
+    return std::make_unique<ScheduleTuner>(schedule);
+  }
+  if (name == "linesearch") return std::make_unique<LinesearchTuner>(options.linesearch);
+  if (name == "greedy") return std::make_unique<GreedyTuner>();
+  if (name == "cdat") return std::make_unique<CdatTuner>(options.cdat);
+  std::string valid;
+  for (const auto& n : tuner_names()) valid += (valid.empty() ? "" : ", ") + n;
+  throw InvalidOption("unknown tuner '" + name + "' (valid: " + valid + ")");
+}
+
+}  // namespace cdat
