@@ -3,6 +3,7 @@
 
 #include <cdat/curvature.h>
 #include <cdat/direction.h>
+#include <cdat/dynamics.h>
 #include <cdat/errors.h>
 #include <cdat/objective.h>
 #include <cdat/optimizer.h>

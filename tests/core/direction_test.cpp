@@ -1,0 +1,131 @@
+// Our base directions with a constant learning rate must reproduce LibTorch's own torch::optim steps.
+#include <cdat/cdat.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "problems.h"
+
+namespace cdat {
+namespace {
+
+using testing::TinyMlp;
+
+// Runs `steps` steps of torch::optim and of TunedOptimizer(direction, ConstantTuner(lr)) from the same
+// start, and returns the largest absolute parameter difference.
+double max_difference_after(int steps, double lr, std::unique_ptr<Direction> direction,
+                            const std::function<std::unique_ptr<torch::optim::Optimizer>(TensorList)>& make_reference) {
+  TinyMlp ours(3, 8, 2, 16, /*seed=*/3, torch::kFloat32);
+  TinyMlp theirs(3, 8, 2, 16, /*seed=*/3, torch::kFloat32);
+  TunedOptimizer optimizer(ours.params(), std::move(direction), std::make_unique<ConstantTuner>(lr));
+  auto reference = make_reference(theirs.params());
+  for (int t = 0; t < steps; ++t) {
+    optimizer.step(ours.closure());
+    reference->zero_grad();
+    theirs.loss().backward();
+    reference->step();
+  }
+  double worst = 0.0;
+  for (size_t i = 0; i < ours.params().size(); ++i) {
+    worst = std::max(worst, (ours.params()[i] - theirs.params()[i]).abs().max().item<double>());
+  }
+  return worst;
+}
+
+constexpr double kFloatTolerance = 1e-5;
+
+TEST(Direction, GradientDescentMatchesSgd) {
+  auto diff = max_difference_after(20, 0.1, std::make_unique<GradientDescent>(), [](TensorList p) {
+    return std::make_unique<torch::optim::SGD>(p, torch::optim::SGDOptions(0.1));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, HeavyBallMatchesSgdMomentum) {
+  DirectionOptions o;
+  o.beta1 = 0.9;
+  auto diff = max_difference_after(20, 0.05, std::make_unique<Momentum>(o, false), [](TensorList p) {
+    return std::make_unique<torch::optim::SGD>(p, torch::optim::SGDOptions(0.05).momentum(0.9));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, NesterovMatchesSgdNesterov) {
+  DirectionOptions o;
+  o.beta1 = 0.8;
+  auto diff = max_difference_after(20, 0.05, std::make_unique<Momentum>(o, true), [](TensorList p) {
+    return std::make_unique<torch::optim::SGD>(p, torch::optim::SGDOptions(0.05).momentum(0.8).nesterov(true));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, RMSPropMatchesTorchRMSprop) {
+  DirectionOptions o;
+  o.beta2 = 0.99;
+  o.eps = 1e-8;
+  auto diff = max_difference_after(20, 1e-2, std::make_unique<RMSProp>(o), [](TensorList p) {
+    return std::make_unique<torch::optim::RMSprop>(p, torch::optim::RMSpropOptions(1e-2).alpha(0.99).eps(1e-8));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, AdamMatchesTorchAdam) {
+  DirectionOptions o;
+  o.beta1 = 0.9;
+  o.beta2 = 0.999;
+  auto diff = max_difference_after(25, 1e-2, std::make_unique<Adam>(o), [](TensorList p) {
+    return std::make_unique<torch::optim::Adam>(p, torch::optim::AdamOptions(1e-2).betas({0.9, 0.999}).eps(1e-8));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, DecoupledWeightDecayMatchesAdamW) {
+  DirectionOptions o;
+  o.weight_decay = 0.1;
+  auto diff = max_difference_after(25, 1e-2, std::make_unique<Adam>(o), [](TensorList p) {
+    return std::make_unique<torch::optim::AdamW>(p, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
+  });
+  EXPECT_LT(diff, kFloatTolerance);
+}
+
+TEST(Direction, GradientDescentIsMinusGradientAndStateless) {
+  GradientDescent gd;
+  TensorList w = {torch::zeros({2})}, g = {torch::tensor({1.0, -2.0})};
+  auto u = gd.compute(w, g);
+  EXPECT_TRUE(torch::equal(u[0], torch::tensor({-1.0, 2.0})));
+  EXPECT_FALSE(gd.preconditioner().has_value());
+  EXPECT_EQ(gd.steps(), 1);
+}
+
+TEST(Direction, AdamPreconditionerIsBiasCorrectedRootSecondMoment) {
+  DirectionOptions o;
+  o.beta2 = 0.9;
+  o.eps = 1e-3;
+  Adam adam(o);
+  TensorList w = {torch::zeros({2}, torch::kFloat64)}, g = {torch::tensor({3.0, -4.0}, torch::kFloat64)};
+  EXPECT_FALSE(adam.preconditioner().has_value());
+  adam.compute(w, g);
+  auto p = adam.preconditioner();
+  ASSERT_TRUE(p.has_value());
+  // After one step v̂ = g², so P = |g| + ε.
+  EXPECT_TRUE(torch::allclose((*p)[0], torch::tensor({3.001, 4.001}, torch::kFloat64)));
+}
+
+TEST(Direction, RejectsOutOfRangeOptionsAndUnknownNames) {
+  DirectionOptions bad;
+  bad.beta1 = 1.0;
+  EXPECT_THROW(Adam{bad}, InvalidOption);
+  bad = {};
+  bad.beta2 = -0.1;
+  EXPECT_THROW(RMSProp{bad}, InvalidOption);
+  try {
+    make_direction("sgdd");
+    FAIL() << "expected InvalidOption";
+  } catch (const InvalidOption& e) {
+    EXPECT_NE(std::string(e.what()).find("sgdd"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("rmsprop"), std::string::npos);
+  }
+  for (const auto& name : direction_names()) EXPECT_EQ(make_direction(name)->name(), name);
+}
+
+}  // namespace
+}  // namespace cdat

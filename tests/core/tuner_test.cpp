@@ -1,0 +1,328 @@
+// Tuners against known answers: exact quadratics, a scripted step context, and their safeguards.
+#include <cdat/cdat.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <functional>
+
+#include "problems.h"
+
+namespace cdat {
+namespace {
+
+using testing::Quadratic;
+
+// A step context along a 1-D function φ(η) = f(w + ηu), with scripted slope and curvature.
+class ScriptedContext : public StepContext {
+ public:
+  std::function<double(double)> phi;
+  double slope_value = -1.0, curvature_value = 1.0, u_sq_norm = 1.0;
+  std::vector<double> trials;
+  int curvature_calls = 0;
+
+  int64_t step() const override { return 0; }
+  double loss() override { return phi(0.0); }
+  double slope() override { return slope_value; }
+  double direction_sq_norm() override { return u_sq_norm; }
+  double curvature() override {
+    ++curvature_calls;
+    return curvature_value;
+  }
+  double value_at(double eta) override {
+    trials.push_back(eta);
+    return phi(eta);
+  }
+};
+
+// Takes one TunedOptimizer step on q with GD + tuner and returns (w before, u, η).
+struct OneStep {
+  torch::Tensor w0, u;
+  double eta;
+};
+OneStep gd_step(Quadratic& q, std::unique_ptr<Tuner> tuner) {
+  OneStep s;
+  s.w0 = q.w.detach().clone();
+  s.u = -q.gradient_at(s.w0);
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::move(tuner));
+  optimizer.step(q.closure());
+  s.eta = optimizer.last_stats().lr;
+  return s;
+}
+
+TEST(Greedy, IsTheExactLineMinimiserOnAQuadratic) {
+  Quadratic q({0.5, 1.0, 3.0, 10.0}, /*seed=*/1);
+  auto s = gd_step(q, std::make_unique<GreedyTuner>());
+  // At the line minimiser the gradient is orthogonal to the search direction.
+  const double slope_after = torch::dot(q.gradient_at(q.w.detach()), s.u).item<double>();
+  const double slope_before = torch::dot(q.gradient_at(s.w0), s.u).item<double>();
+  EXPECT_LT(std::abs(slope_after), 1e-10 * std::abs(slope_before));
+  // And it equals the closed form −gᵀu / uᵀAu.
+  const double closed_form = -slope_before / torch::dot(s.u, q.A.mv(s.u)).item<double>();
+  EXPECT_NEAR(s.eta, closed_form, 1e-12 * closed_form);
+}
+
+TEST(Cdat, SigmaTwoStepsOnTheEdgeWhereTheQuadraticModelIsFlat) {
+  Quadratic q({0.5, 1.0, 3.0, 10.0}, /*seed=*/2);
+  CdatOptions o;
+  o.sigma = 2.0;
+  o.eps = 0.0;
+  const double f0 = q.value_at(q.w.detach());
+  auto s = gd_step(q, std::make_unique<CdatTuner>(o));
+  // q(2 n/d) = q(0): on an exact quadratic f(w + ηu) = f(w).
+  EXPECT_NEAR(q.value_at(q.w.detach()), f0, 1e-12 * std::abs(f0));
+  EXPECT_GT(s.eta, 0.0);
+}
+
+TEST(Cdat, GradientDescentWithSigmaBelowTwoConverges) {
+  for (double sigma : {0.5, 1.0, 1.5, 1.9}) {
+    Quadratic q({0.1, 0.5, 1.0, 5.0, 20.0}, /*seed=*/4);
+    CdatOptions o;
+    o.sigma = sigma;
+    TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(o));
+    const double gap0 = q.value_at(q.w.detach()) - q.min_value();
+    for (int t = 0; t < 2000; ++t) optimizer.step(q.closure());
+    const double gap = q.value_at(q.w.detach()) - q.min_value();
+    EXPECT_LT(gap, 1e-10 * gap0) << "sigma=" << sigma;
+  }
+}
+
+TEST(Cdat, EdgeStepOnTopEigenvectorGivesEtaLambdaMaxTwo) {
+  // With g aligned with the top eigenvector, η λ_max = σ (PAPER §2): σ = 2 is the edge of stability.
+  Quadratic q({1.0, 2.0, 7.0}, /*seed=*/5);
+  auto evd = torch::linalg_eigh(q.A, "L");
+  torch::Tensor v1 = std::get<1>(evd).select(1, 2);
+  { torch::NoGradGuard ng; q.w.copy_(torch::linalg_solve(q.A, q.b) + 0.3 * v1); }
+  auto s = gd_step(q, std::make_unique<CdatTuner>(CdatOptions{}));
+  EXPECT_NEAR(s.eta * 7.0, 2.0, 1e-9);
+}
+
+TEST(Cdat, NonDescentDirectionGivesZeroWithoutCurvature) {
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.slope_value = 0.3;  // gᵀu > 0
+  CdatTuner tuner;
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_TRUE(tuner.report().non_descent);
+  EXPECT_EQ(tuner.report().numerator, 0.0);
+  EXPECT_EQ(c.curvature_calls, 0);
+}
+
+TEST(Cdat, NegativeCurvatureIsUsedByMagnitude) {
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.slope_value = -4.0;
+  c.curvature_value = -2.0;
+  c.u_sq_norm = 1.0;
+  CdatOptions o;
+  o.sigma = 2.0;
+  o.eps = 0.0;
+  CdatTuner tuner(o);
+  EXPECT_DOUBLE_EQ(tuner.learning_rate(c), 2.0 * 4.0 / 2.0);
+}
+
+TEST(Cdat, EpsilonIsACurvatureFloorRelativeToDirectionNorm) {
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.slope_value = -1e-6;
+  c.curvature_value = 0.0;  // flat direction
+  c.u_sq_norm = 1e-6;
+  CdatOptions o;
+  o.sigma = 1.0;
+  o.eps = 1e-3;
+  CdatTuner tuner(o);
+  EXPECT_NEAR(tuner.learning_rate(c), 1e-6 / (1e-3 * 1e-6), 1e-9);
+  // eps = 0 and zero curvature: no quadratic step exists → η = 0, never inf.
+  CdatOptions z;
+  z.eps = 0.0;
+  CdatTuner zero_eps(z);
+  EXPECT_EQ(zero_eps.learning_rate(c), 0.0);
+}
+
+TEST(Cdat, NonFiniteCurvatureIsAClearErrorNotANanLearningRate) {
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.curvature_value = std::numeric_limits<double>::quiet_NaN();
+  CdatTuner tuner;
+  try {
+    tuner.learning_rate(c);
+    FAIL() << "expected NonFiniteError";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("curvature"), std::string::npos);
+  }
+}
+
+TEST(Cdat, SeparateEmaAveragesNumeratorAndDenominator) {
+  CdatOptions o;
+  o.sigma = 2.0;
+  o.eps = 0.0;
+  o.ema_beta = 0.5;
+  CdatTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  double n_avg = 0, d_avg = 0;
+  const std::vector<std::pair<double, double>> steps = {{1.0, 2.0}, {3.0, 1.0}, {0.5, 4.0}};
+  for (auto [n, d] : steps) {
+    c.slope_value = -n;
+    c.curvature_value = d;
+    n_avg = 0.5 * n_avg + 0.5 * n;
+    d_avg = 0.5 * d_avg + 0.5 * d;
+    EXPECT_NEAR(tuner.learning_rate(c), 2.0 * n_avg / d_avg, 1e-14);
+  }
+}
+
+TEST(Cdat, RatioEmaIsBiasCorrected) {
+  CdatOptions o;
+  o.sigma = 1.0;
+  o.eps = 0.0;
+  o.ema_beta = 0.9;
+  o.ema_mode = CdatOptions::EmaMode::kRatio;
+  CdatTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.slope_value = -3.0;
+  c.curvature_value = 2.0;
+  // A constant ratio is returned exactly from the first step on.
+  for (int t = 0; t < 5; ++t) EXPECT_NEAR(tuner.learning_rate(c), 1.5, 1e-12);
+  c.slope_value = -1.0;
+  const double expected = (0.9 * (1.5 * (1 - std::pow(0.9, 5))) + 0.1 * 0.5) / (1 - std::pow(0.9, 6));
+  EXPECT_NEAR(tuner.learning_rate(c), expected, 1e-12);
+}
+
+TEST(Cdat, MaxLrCapsTheStep) {
+  CdatOptions o;
+  o.max_lr = 0.25;
+  o.eps = 0.0;
+  CdatTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double) { return 1.0; };
+  c.slope_value = -10.0;
+  c.curvature_value = 1.0;
+  EXPECT_DOUBLE_EQ(tuner.learning_rate(c), 0.25);
+}
+
+TEST(Cdat, RejectsOutOfRangeOptions) {
+  CdatOptions o;
+  o.sigma = 0.0;
+  EXPECT_THROW(CdatTuner{o}, InvalidOption);
+  o = {};
+  o.sigma = -1.0;
+  EXPECT_THROW(CdatTuner{o}, InvalidOption);
+  o = {};
+  o.ema_beta = 1.0;
+  EXPECT_THROW(CdatTuner{o}, InvalidOption);
+  o = {};
+  o.eps = -1e-12;
+  EXPECT_THROW(CdatTuner{o}, InvalidOption);
+  EXPECT_THROW(ConstantTuner{-0.1}, InvalidOption);
+  EXPECT_THROW(ConstantTuner{std::nan("")}, InvalidOption);
+}
+
+TEST(Linesearch, AcceptedStepSatisfiesArmijoAndThePreviousTrialDidNot) {
+  // A non-quadratic 1-D profile: φ(η) = exp(2η) − 3η (minimum at η = ln(1.5)/2), slope φ'(0) = −1.
+  LinesearchOptions o;
+  o.eta_init = 4.0;
+  o.eta_max = 10.0;
+  LinesearchTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double eta) { return std::exp(2 * eta) - 3 * eta; };
+  c.slope_value = -1.0;
+  const double eta = tuner.learning_rate(c);
+  ASSERT_GT(eta, 0.0);
+  const double f0 = c.phi(0.0);
+  EXPECT_LE(c.phi(eta), f0 + o.c * eta * c.slope_value);
+  ASSERT_GE(c.trials.size(), 2u);  // the first guess min(1.5·4, 10) = 6 is far too long
+  EXPECT_DOUBLE_EQ(c.trials.front(), 6.0);
+  const double rejected = eta / o.kappa_down;
+  EXPECT_NEAR(c.trials[c.trials.size() - 2], rejected, 1e-12 * rejected);
+  EXPECT_GT(c.phi(rejected), f0 + o.c * rejected * c.slope_value);
+  EXPECT_EQ(tuner.report().trials, static_cast<int>(c.trials.size()));
+}
+
+TEST(Linesearch, NextSearchStartsFromTheGrownPreviousStep) {
+  LinesearchOptions o;
+  o.eta_init = 0.1;
+  o.eta_max = 1.0;
+  LinesearchTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double eta) { return (eta - 100.0) * (eta - 100.0); };  // any η ≤ 1 is accepted
+  c.slope_value = -200.0;
+  EXPECT_NEAR(tuner.learning_rate(c), 0.15, 1e-15);
+  EXPECT_NEAR(tuner.learning_rate(c), 0.225, 1e-15);
+  for (int t = 0; t < 10; ++t) tuner.learning_rate(c);
+  EXPECT_DOUBLE_EQ(tuner.learning_rate(c), 1.0);  // capped at eta_max
+}
+
+TEST(Linesearch, FailureGivesZeroAndIsReported) {
+  LinesearchOptions o;
+  o.max_trials = 7;
+  LinesearchTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double eta) { return eta == 0.0 ? 1.0 : std::numeric_limits<double>::quiet_NaN(); };
+  c.slope_value = -1.0;
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_TRUE(tuner.report().search_failed);
+  EXPECT_EQ(tuner.report().trials, 7);
+  EXPECT_EQ(c.trials.size(), 7u);
+}
+
+TEST(Linesearch, NonDescentDirectionGivesZeroWithoutTrials) {
+  LinesearchTuner tuner;
+  ScriptedContext c;
+  c.phi = [](double eta) { return 1.0 + eta; };
+  c.slope_value = 1.0;
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_TRUE(tuner.report().non_descent);
+  EXPECT_TRUE(c.trials.empty());
+}
+
+TEST(Linesearch, OnAQuadraticWithGdTheLossNeverIncreasesAndConverges) {
+  Quadratic q({0.5, 2.0, 8.0}, /*seed=*/6);
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<LinesearchTuner>());
+  double previous = q.value_at(q.w.detach());
+  for (int t = 0; t < 300; ++t) {
+    optimizer.step(q.closure());
+    const double now = q.value_at(q.w.detach());
+    EXPECT_LE(now, previous);  // Armijo: f(w + ηu) ≤ f(w) + cηgᵀu ≤ f(w)
+    previous = now;
+  }
+  EXPECT_LT(previous - q.min_value(), 1e-6);
+}
+
+TEST(Schedule, WarmupThenCosineToTheFloor) {
+  ScheduleOptions o;
+  o.peak_lr = 1.0;
+  o.warmup_steps = 4;
+  o.total_steps = 14;
+  o.final_fraction = 0.1;
+  ScheduleTuner s(o);
+  EXPECT_DOUBLE_EQ(s.at(0), 0.25);
+  EXPECT_DOUBLE_EQ(s.at(3), 1.0);
+  EXPECT_DOUBLE_EQ(s.at(4), 1.0);
+  EXPECT_NEAR(s.at(9), 0.1 + 0.9 * 0.5, 1e-12);  // halfway through the decay
+  EXPECT_NEAR(s.at(14), 0.1, 1e-12);
+  EXPECT_NEAR(s.at(100), 0.1, 1e-12);
+  o.decay = ScheduleOptions::Decay::kConstant;
+  ScheduleTuner flat(o);
+  EXPECT_DOUBLE_EQ(flat.at(100), 1.0);
+}
+
+TEST(Tuners, MakeTunerByNameAndUnknownNameListsValidOnes) {
+  TunerOptions o;
+  for (const auto& name : tuner_names()) EXPECT_EQ(make_tuner(name, o)->name(), name);
+  try {
+    make_tuner("adagrad", o);
+    FAIL();
+  } catch (const InvalidOption& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("adagrad"), std::string::npos);
+    EXPECT_NE(what.find("cdat"), std::string::npos);
+    EXPECT_NE(what.find("linesearch"), std::string::npos);
+  }
+  EXPECT_TRUE(make_tuner("cdat", o)->needs_curvature());
+  EXPECT_TRUE(make_tuner("greedy", o)->needs_curvature());
+  EXPECT_FALSE(make_tuner("linesearch", o)->needs_curvature());
+}
+
+}  // namespace
+}  // namespace cdat
