@@ -49,9 +49,9 @@ struct Options {
   int64_t steps = 3000;   // T: number of steps simulated (records t = 0 … T−1)
 
   Rule rule = Rule::kCdat;
-  double lr = 0.1;        // kConstant: η (edge at λ = 2/η)
-  double scale = 1.9;     // kClassical: s in η = s/λ_t
-  double sigma = 2.0;     // kCdat: σ (2 = on the edge)
+  double lr = 0.1;                     // kConstant: η (edge at λ = 2/η)
+  double scale = 1.9;                  // kClassical: s in η = s/λ_t
+  double sigma = 2.0;                  // kCdat: σ (2 = on the edge)
   Closure closure = Closure::kLagged;  // kCdat only
   ArmijoOptions linesearch;            // kLinesearch only
 };
@@ -74,13 +74,13 @@ std::vector<Record> simulate(const Options& options);
 
 // What the CLI and the docs report about a run.
 struct Summary {
-  double final_sharpness = 0.0;    // λ_{T−1}
-  double final_eta = 0.0;          // η_{T−1}
-  double median_y = 0.0;           // median of y over the second half (t ≥ T/2)
-  double min_sharpness = 0.0;      // min / max of λ over the second half
+  double final_sharpness = 0.0;  // λ_{T−1}
+  double final_eta = 0.0;        // η_{T−1}
+  double median_y = 0.0;         // median of y over the second half (t ≥ T/2)
+  double min_sharpness = 0.0;    // min / max of λ over the second half
   double max_sharpness = 0.0;
-  double growth_exponent = 0.0;    // least-squares slope of ln λ against ln t over the second half (t ≥ 1):
-                                   // ≈ 0.5 when λ ∝ √t, ≈ 0 when λ is stable
+  double growth_exponent = 0.0;  // least-squares slope of ln λ against ln t over the second half (t ≥ 1):
+                                 // ≈ 0.5 when λ ∝ √t, ≈ 0 when λ is stable
 };
 
 // Throws InvalidOption if records is empty.
