@@ -9,11 +9,14 @@ int main(int argc, char** argv) {
   CLI::App app{"cdat — curvature-aware learning-rate tuning (CDAT) and its diagnostics"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cdat 0.1.0");
+  cdat::cli::add_train_command(app);
   cdat::cli::add_dynamics_command(app);
+  cdat::cli::add_plot_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // prints help or the parse error; 0 for --help, non-zero otherwise
+    const int code = app.exit(e);  // prints the help, the version or the parse error
+    return code == 0 ? 0 : cdat::cli::kExitUsage;
   } catch (const cdat::cli::UsageError& e) {
     std::cerr << "cdat: error: " << e.what() << "\n";
     return cdat::cli::kExitUsage;

@@ -39,6 +39,8 @@ class TunedOptimizer {
   torch::Tensor step(const LossClosure& closure);
 
   const StepStats& last_stats() const { return stats_; }
+  // u_t of the last step (for diagnostics such as the alignment with the top eigenvector).
+  const TensorList& last_direction() const { return last_direction_; }
   int64_t steps() const { return steps_; }
   const TensorList& params() const { return params_; }
   Direction& direction() { return *direction_; }
@@ -57,6 +59,7 @@ class TunedOptimizer {
   TunedOptimizerOptions options_;
   int64_t steps_ = 0;
   StepStats stats_;
+  TensorList last_direction_;
 };
 
 // torch::save(optimizer, path) / torch::load(optimizer, path) support.

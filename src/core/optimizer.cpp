@@ -76,6 +76,7 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.direction_norm = std::sqrt(context.direction_sq_norm());
   stats.tuner = tuner_->report();
   stats_ = stats;
+  last_direction_ = u;
   ++steps_;
   return torch::tensor(objective.loss(), torch::kFloat64);
 }

@@ -1,0 +1,83 @@
+// `cdat train`: one run from flags / a TOML file, or `--resume DIR` to continue an interrupted run.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "progress_bar.h"
+#include "run_options.h"
+#include "train/runner.h"
+
+namespace cdat::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void request_stop(int) { g_stop = true; }
+
+// SIGINT/SIGTERM finish the current step, checkpoint and exit non-zero.
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+struct TrainArgs {
+  std::unique_ptr<RunOptions> options;
+  std::string resume;
+  bool quiet = false;
+};
+
+void run_train(const TrainArgs& args) {
+  train::RunConfig config;
+  if (!args.resume.empty()) {
+    config = train::load_run_config(args.resume);
+    config.out = args.resume;
+    const auto given = args.options->given();
+    for (const auto& [key, value] : given) {
+      if (key != "steps") throw UsageError("--resume continues a run as configured; only --steps may change (got --" + key + ")");
+      train::set_key(config, key, value);
+    }
+  } else {
+    config = args.options->resolve();
+  }
+  train::validate(config);
+  if (!args.quiet) {
+    std::cout << (args.resume.empty() ? "# cdat train: resolved configuration\n" : "# cdat train: resuming\n")
+              << train::to_toml(config) << std::flush;
+  }
+  install_signal_handlers();
+  ProgressBar bar(train::run_label(config));
+  auto progress = [&](const train::Progress& p) {
+    if (!args.quiet) bar.update(p.step, p.total, p.loss, p.lr, p.elapsed_s);
+  };
+  const auto summary = train::run_training(config, progress, !args.resume.empty(), [] { return g_stop.load(); });
+  bar.finish();
+  std::cout << fmt::format("{}: {} steps in {:.1f} s, train loss {:.6g} → {:.6g} (best {:.6g}), results in {}\n",
+                           summary.label, summary.steps, summary.wall_time_s, summary.initial_train_loss,
+                           summary.final_train_loss, summary.best_train_loss, config.out);
+  if (summary.interrupted) {
+    throw std::runtime_error(fmt::format("interrupted after step {}; checkpoint saved, continue with: cdat train --resume {}",
+                                         summary.steps, config.out));
+  }
+  if (summary.diverged) throw std::runtime_error("run diverged at " + summary.diverged_reason);
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* command = app.add_subcommand("train", "train a model with a base optimizer and a learning-rate tuner");
+  args->options = std::make_unique<RunOptions>(*command);
+  command->add_option("--resume", args->resume, "continue the run in this folder from its checkpoint")
+      ->check(CLI::ExistingDirectory);
+  command->add_flag("-q,--quiet", args->quiet, "print only the final line");
+  command->callback([args] { run_train(*args); });
+}
+
+}  // namespace cdat::cli

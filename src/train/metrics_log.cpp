@@ -1,0 +1,60 @@
+#include "train/metrics_log.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+namespace cdat::train {
+namespace {
+
+std::string cell(double x) { return std::isnan(x) ? "" : fmt::format("{:.10g}", x); }
+
+}  // namespace
+
+const char* metrics_header() {
+  return "step,train_loss,train_acc,lr,sharpness,lr_x_sharpness,stability_threshold,grad_norm,curvature,numerator,"
+         "alignment,trials,test_loss,test_acc,wall_time_s";
+}
+
+MetricsLog::MetricsLog(const std::string& path, int64_t keep_before_step) : path_(path) {
+  if (keep_before_step >= 0) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path + " to resume");
+    std::string line, kept = std::string(metrics_header()) + "\n";
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const int64_t step = std::stoll(line.substr(0, line.find(',')));
+      if (step < keep_before_step) kept += line + "\n";
+    }
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream rewrite(tmp, std::ios::trunc);
+      rewrite << kept;
+      if (!rewrite.flush()) throw std::runtime_error("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot replace " + path);
+    out_.open(path, std::ios::app);
+  } else {
+    out_.open(path, std::ios::trunc);
+    out_ << metrics_header() << "\n";
+  }
+  if (!out_) throw std::runtime_error("cannot write " + path);
+}
+
+void MetricsLog::append(const MetricsRow& r) {
+  out_ << r.step << ',' << cell(r.train_loss) << ',' << cell(r.train_acc) << ',' << cell(r.lr) << ','
+       << cell(r.sharpness) << ',' << cell(r.lr_x_sharpness) << ',' << cell(r.stability_threshold) << ','
+       << cell(r.grad_norm) << ',' << cell(r.curvature) << ',' << cell(r.numerator) << ',' << cell(r.alignment) << ','
+       << cell(r.trials) << ',' << cell(r.test_loss) << ',' << cell(r.test_acc) << ',' << cell(r.wall_time_s) << '\n';
+}
+
+void MetricsLog::flush() {
+  out_.flush();
+  if (!out_) throw std::runtime_error("cannot write " + path_);
+}
+
+}  // namespace cdat::train

@@ -1,0 +1,302 @@
+#include "train/run_config.h"
+
+#include <cdat/direction.h>
+#include <cdat/errors.h>
+#include <cdat/tuner.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+#include <variant>
+
+namespace cdat::train {
+namespace {
+
+using Member = std::variant<std::string RunConfig::*, int64_t RunConfig::*, double RunConfig::*, bool RunConfig::*>;
+
+struct Field {
+  KeyInfo info;
+  Member member;
+};
+
+const std::vector<Field>& fields() {
+  using K = KeyType;
+  static const std::vector<Field> table = {
+      {{"dataset", K::kString, "fashion-mnist, mnist, cifar10 or text"}, &RunConfig::dataset},
+      {{"data-dir", K::kString, "dataset folder (default: the dataset's standard location)"}, &RunConfig::data_dir},
+      {{"text-file", K::kString, "text file for --dataset text"}, &RunConfig::text_file},
+      {{"train-size", K::kInt, "class-balanced training subset size (0 = all)"}, &RunConfig::train_size},
+      {{"test-size", K::kInt, "test examples to evaluate (0 = none)"}, &RunConfig::test_size},
+      {{"eval-every", K::kInt, "evaluate the test subset every N steps (0 = never)"}, &RunConfig::eval_every},
+      {{"model", K::kString, "mlp, cnn, resnet, mixer or nanolm"}, &RunConfig::model},
+      {{"width", K::kInt, "hidden width (mlp units, cnn/resnet/mixer channels)"}, &RunConfig::width},
+      {{"depth", K::kInt, "hidden layers / blocks"}, &RunConfig::depth},
+      {{"activation", K::kString, "tanh, relu or gelu"}, &RunConfig::activation},
+      {{"batch-norm", K::kBool, "batch normalisation in cnn/resnet"}, &RunConfig::batch_norm},
+      {{"context", K::kInt, "nanolm context length (characters)"}, &RunConfig::context},
+      {{"layers", K::kInt, "nanolm transformer layers"}, &RunConfig::layers},
+      {{"heads", K::kInt, "nanolm attention heads"}, &RunConfig::heads},
+      {{"loss", K::kString, "ce (cross-entropy) or mse (½‖f−onehot‖², mean over examples)"}, &RunConfig::loss},
+      {{"optimizer", K::kString, "base direction: gd, momentum, nesterov, rmsprop or adam"}, &RunConfig::optimizer},
+      {{"beta1", K::kDouble, "momentum / Adam β1, in [0, 1)"}, &RunConfig::beta1},
+      {{"beta2", K::kDouble, "RMSProp / Adam β2, in [0, 1)"}, &RunConfig::beta2},
+      {{"eps", K::kDouble, "RMSProp / Adam ε, >= 0"}, &RunConfig::eps},
+      {{"weight-decay", K::kDouble, "decoupled weight decay, >= 0"}, &RunConfig::weight_decay},
+      {{"tuner", K::kString, "constant, schedule, linesearch, greedy or cdat"}, &RunConfig::tuner},
+      {{"lr", K::kDouble, "learning rate (constant), peak (schedule), first guess (linesearch)"}, &RunConfig::lr},
+      {{"warmup", K::kInt, "schedule: linear warm-up steps"}, &RunConfig::warmup},
+      {{"decay", K::kString, "schedule after warm-up: cosine or constant"}, &RunConfig::decay},
+      {{"sigma", K::kDouble, "CDAT scaling σ > 0 (1 = greedy, 2 = edge)"}, &RunConfig::sigma},
+      {{"ema", K::kDouble, "CDAT EMA β in [0, 1) (0 in full batch)"}, &RunConfig::ema},
+      {{"ema-mode", K::kString, "CDAT averaging: separate (n and d) or ratio (n/d)"}, &RunConfig::ema_mode},
+      {{"max-lr", K::kDouble, "CDAT cap on η (0 = none)"}, &RunConfig::max_lr},
+      {{"ls-c", K::kDouble, "linesearch sufficient-decrease constant in (0, 1)"}, &RunConfig::ls_c},
+      {{"ls-kappa-down", K::kDouble, "linesearch backtracking factor in (0, 1)"}, &RunConfig::ls_kappa_down},
+      {{"ls-kappa-up", K::kDouble, "linesearch growth of the first guess, >= 1"}, &RunConfig::ls_kappa_up},
+      {{"ls-eta-max", K::kDouble, "linesearch cap on the first guess, > 0"}, &RunConfig::ls_eta_max},
+      {{"ls-max-trials", K::kInt, "linesearch trials per step, >= 1"}, &RunConfig::ls_max_trials},
+      {{"batch-size", K::kInt, "mini-batch size, or 'full'"}, &RunConfig::batch_size},
+      {{"steps", K::kInt, "optimizer steps"}, &RunConfig::steps},
+      {{"seed", K::kInt, "random seed (subset, initialisation, batch order)"}, &RunConfig::seed},
+      {{"sharpness-every", K::kInt, "measure λ_max every K steps (0 = never)"}, &RunConfig::sharpness_every},
+      {{"lanczos-iters", K::kInt, "Lanczos iterations for the sharpness"}, &RunConfig::lanczos_iters},
+      {{"measure-curvature", K::kBool, "log uᵀHu every step even if the tuner does not need it"},
+       &RunConfig::measure_curvature},
+      {{"device", K::kString, "cpu or cuda"}, &RunConfig::device},
+      {{"dtype", K::kString, "float32 or float64"}, &RunConfig::dtype},
+      {{"threads", K::kInt, "torch intra-op threads (0 = default)"}, &RunConfig::threads},
+      {{"out", K::kString, "output folder"}, &RunConfig::out},
+      {{"checkpoint-every", K::kInt, "checkpoint every N steps (0 = only at the end)"}, &RunConfig::checkpoint_every},
+      {{"divergence-factor", K::kDouble, "diverged when loss > factor × initial loss"}, &RunConfig::divergence_factor},
+  };
+  return table;
+}
+
+const Field& field(const std::string& key) {
+  const auto& table = fields();
+  auto it = std::find_if(table.begin(), table.end(), [&](const Field& f) { return f.info.name == key; });
+  if (it == table.end()) throw InvalidOption("unknown configuration key '" + key + "'");
+  return *it;
+}
+
+std::string format_double(double x) {
+  std::string s = fmt::format("{}", x);  // shortest round-trip representation
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+int64_t parse_int(const std::string& key, const std::string& text) {
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw InvalidOption(key + ": expected an integer, got '" + text + "'");
+  return value;
+}
+
+double parse_double(const std::string& key, const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw InvalidOption(key + ": expected a number, got '" + text + "'");
+  return value;
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  throw InvalidOption(key + ": expected true or false, got '" + text + "'");
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+void require_one_of(const std::string& key, const std::string& value, const std::vector<std::string>& valid) {
+  if (std::find(valid.begin(), valid.end(), value) == valid.end()) {
+    throw InvalidOption(key + ": unknown value '" + value + "' (valid: " + join(valid) + ")");
+  }
+}
+
+void require(bool ok, const std::string& key, const std::string& allowed, const std::string& got) {
+  if (!ok) throw InvalidOption(key + " must be " + allowed + ", got " + got);
+}
+
+}  // namespace
+
+const std::vector<KeyInfo>& config_keys() {
+  static const std::vector<KeyInfo> keys = [] {
+    std::vector<KeyInfo> out;
+    for (const auto& f : fields()) out.push_back(f.info);
+    return out;
+  }();
+  return keys;
+}
+
+void set_key(RunConfig& config, const std::string& key, const std::string& value) {
+  const Field& f = field(key);
+  if (key == "batch-size" && value == "full") {
+    config.batch_size = 0;
+    return;
+  }
+  std::visit(
+      [&](auto member) {
+        using T = std::decay_t<decltype(config.*member)>;
+        if constexpr (std::is_same_v<T, std::string>) config.*member = value;
+        if constexpr (std::is_same_v<T, int64_t>) config.*member = parse_int(key, value);
+        if constexpr (std::is_same_v<T, double>) config.*member = parse_double(key, value);
+        if constexpr (std::is_same_v<T, bool>) config.*member = parse_bool(key, value);
+      },
+      f.member);
+}
+
+std::string get_key(const RunConfig& config, const std::string& key) {
+  const Field& f = field(key);
+  if (key == "batch-size" && config.batch_size == 0) return "full";
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& value = config.*member;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::string>) return value;
+        if constexpr (std::is_same_v<T, int64_t>) return std::to_string(value);
+        if constexpr (std::is_same_v<T, double>) return format_double(value);
+        if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
+      },
+      f.member);
+}
+
+void load_toml(RunConfig& config, const std::string& path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw InvalidOption(fmt::format("{}: invalid TOML at line {}: {}", path, e.source().begin.line, e.description()));
+  }
+  for (const auto& [name, node] : table) {
+    const std::string key(name.str());
+    const Field* f = nullptr;
+    try {
+      f = &field(key);
+    } catch (const InvalidOption&) {
+      throw InvalidOption(path + ": unknown key '" + key + "'");
+    }
+    std::string text;
+    bool type_ok = false;
+    switch (f->info.type) {
+      case KeyType::kString:
+        type_ok = node.is_string();
+        if (type_ok) text = *node.value<std::string>();
+        break;
+      case KeyType::kInt:
+        type_ok = node.is_integer() || (key == "batch-size" && node.is_string());
+        if (node.is_integer()) text = std::to_string(*node.value<int64_t>());
+        if (node.is_string()) text = *node.value<std::string>();
+        break;
+      case KeyType::kDouble:
+        type_ok = node.is_floating_point() || node.is_integer();
+        if (type_ok) text = format_double(*node.value<double>());
+        break;
+      case KeyType::kBool:
+        type_ok = node.is_boolean();
+        if (type_ok) text = *node.value<bool>() ? "true" : "false";
+        break;
+    }
+    if (!type_ok) throw InvalidOption(path + ": key '" + key + "' has the wrong type");
+    try {
+      set_key(config, key, text);
+    } catch (const InvalidOption& e) {
+      throw InvalidOption(path + ": " + e.what());
+    }
+  }
+}
+
+std::string to_toml(const RunConfig& config) {
+  std::ostringstream out;
+  out << "# cdat run configuration (resolved): `cdat train --config THIS_FILE` repeats the run\n";
+  for (const auto& f : fields()) {
+    const std::string value = get_key(config, f.info.name);
+    const bool quoted = f.info.type == KeyType::kString || (f.info.name == "batch-size" && value == "full");
+    out << f.info.name << " = ";
+    if (quoted) {
+      out << toml::value<std::string>(value);  // quoted and escaped
+    } else {
+      out << value;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+void validate(const RunConfig& c) {
+  require_one_of("dataset", c.dataset, {"fashion-mnist", "mnist", "cifar10", "text"});
+  if (c.dataset == "text" && c.text_file.empty()) throw InvalidOption("text-file is required with --dataset text");
+  require(c.train_size >= 0, "train-size", ">= 0 (0 = all)", std::to_string(c.train_size));
+  require(c.test_size >= 0, "test-size", ">= 0", std::to_string(c.test_size));
+  require(c.eval_every >= 0, "eval-every", ">= 0", std::to_string(c.eval_every));
+  require_one_of("model", c.model, {"mlp", "cnn", "resnet", "mixer", "nanolm"});
+  if ((c.model == "nanolm") != (c.dataset == "text")) {
+    throw InvalidOption("model: nanolm goes with --dataset text and only with it (got model " + c.model +
+                        ", dataset " + c.dataset + ")");
+  }
+  require(c.width >= 1, "width", ">= 1", std::to_string(c.width));
+  require(c.depth >= 1, "depth", ">= 1", std::to_string(c.depth));
+  require_one_of("activation", c.activation, {"tanh", "relu", "gelu"});
+  require(c.context >= 1, "context", ">= 1", std::to_string(c.context));
+  require(c.layers >= 1, "layers", ">= 1", std::to_string(c.layers));
+  require(c.heads >= 1 && c.width % c.heads == 0, "heads", ">= 1 and divide width", std::to_string(c.heads));
+  require_one_of("loss", c.loss, {"ce", "mse"});
+  require_one_of("optimizer", c.optimizer, direction_names());
+  require(c.beta1 >= 0 && c.beta1 < 1, "beta1", "in [0, 1)", format_double(c.beta1));
+  require(c.beta2 >= 0 && c.beta2 < 1, "beta2", "in [0, 1)", format_double(c.beta2));
+  require(c.eps >= 0, "eps", ">= 0", format_double(c.eps));
+  require(c.weight_decay >= 0, "weight-decay", ">= 0", format_double(c.weight_decay));
+  require_one_of("tuner", c.tuner, tuner_names());
+  require(std::isfinite(c.lr) && c.lr > 0, "lr", "> 0", format_double(c.lr));
+  require(c.warmup >= 0, "warmup", ">= 0", std::to_string(c.warmup));
+  require_one_of("decay", c.decay, {"cosine", "constant"});
+  require(std::isfinite(c.sigma) && c.sigma > 0, "sigma", "> 0", format_double(c.sigma));
+  require(c.ema >= 0 && c.ema < 1, "ema", "in [0, 1)", format_double(c.ema));
+  require_one_of("ema-mode", c.ema_mode, {"separate", "ratio"});
+  require(c.max_lr >= 0, "max-lr", ">= 0 (0 = no cap)", format_double(c.max_lr));
+  require(c.ls_c > 0 && c.ls_c < 1, "ls-c", "in (0, 1)", format_double(c.ls_c));
+  require(c.ls_kappa_down > 0 && c.ls_kappa_down < 1, "ls-kappa-down", "in (0, 1)", format_double(c.ls_kappa_down));
+  require(c.ls_kappa_up >= 1, "ls-kappa-up", ">= 1", format_double(c.ls_kappa_up));
+  require(c.ls_eta_max > 0, "ls-eta-max", "> 0", format_double(c.ls_eta_max));
+  require(c.ls_max_trials >= 1, "ls-max-trials", ">= 1", std::to_string(c.ls_max_trials));
+  require(c.batch_size >= 0, "batch-size", "a positive integer or 'full'", std::to_string(c.batch_size));
+  if (c.train_size > 0 && c.batch_size > c.train_size) {
+    throw InvalidOption(fmt::format("batch-size ({}) is larger than train-size ({})", c.batch_size, c.train_size));
+  }
+  require(c.steps >= 1, "steps", ">= 1", std::to_string(c.steps));
+  require(c.seed >= 0, "seed", ">= 0", std::to_string(c.seed));
+  require(c.sharpness_every >= 0, "sharpness-every", ">= 0 (0 = never)", std::to_string(c.sharpness_every));
+  require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
+  require_one_of("device", c.device, {"cpu", "cuda"});
+  require_one_of("dtype", c.dtype, {"float32", "float64"});
+  require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
+  require(!c.out.empty(), "out", "a folder path", "''");
+  require(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", std::to_string(c.checkpoint_every));
+  require(c.divergence_factor > 1, "divergence-factor", "> 1", format_double(c.divergence_factor));
+}
+
+std::string run_label(const RunConfig& c) {
+  std::string label = c.optimizer + "+" + c.tuner;
+  if (c.tuner == "cdat") label += fmt::format(" σ={}", c.sigma) + (c.ema > 0 ? fmt::format(" β={}", c.ema) : "");
+  if (c.tuner == "constant" || c.tuner == "schedule") label += fmt::format(" lr={}", c.lr);
+  if (c.batch_size > 0) label += fmt::format(" bs={}", c.batch_size);
+  return label;
+}
+
+}  // namespace cdat::train

@@ -1,0 +1,90 @@
+// The resolved configuration of one training run. One table of keys drives the CLI flags (--key), the
+// TOML config file (the same key names), validation and the config.toml written next to the results.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cdat::train {
+
+struct RunConfig {
+  // data
+  std::string dataset = "fashion-mnist";  // fashion-mnist, mnist, cifar10, text
+  std::string data_dir;                   // empty: the dataset's default location
+  std::string text_file;                  // for dataset = text
+  int64_t train_size = 2048;              // class-balanced subset; 0 = the whole training set
+  int64_t test_size = 0;                  // test examples evaluated every eval-every steps; 0 = none
+  int64_t eval_every = 0;
+  // model and loss
+  std::string model = "mlp";              // mlp, cnn, resnet, mixer, nanolm
+  int64_t width = 128;
+  int64_t depth = 2;
+  std::string activation = "tanh";
+  bool batch_norm = false;
+  int64_t context = 64;                   // nanolm/text context length
+  int64_t layers = 2;                     // nanolm
+  int64_t heads = 4;                      // nanolm
+  std::string loss = "mse";               // ce, mse
+  // base optimizer (direction)
+  std::string optimizer = "gd";           // gd, momentum, nesterov, rmsprop, adam
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  // learning-rate tuner
+  std::string tuner = "cdat";             // constant, schedule, linesearch, greedy, cdat
+  double lr = 0.05;                       // constant lr, schedule peak, linesearch initial guess
+  int64_t warmup = 0;                     // schedule warm-up steps
+  std::string decay = "cosine";           // schedule decay after warm-up: cosine, constant
+  double sigma = 2.0;
+  double ema = 0.0;
+  std::string ema_mode = "separate";      // separate (EMA of n and d), ratio (EMA of n/d)
+  double max_lr = 0.0;                    // cdat cap; 0 = none
+  double ls_c = 1e-4, ls_kappa_down = 0.8, ls_kappa_up = 1.5, ls_eta_max = 1.0;
+  int64_t ls_max_trials = 30;
+  // run
+  int64_t batch_size = 0;                 // 0 = full batch
+  int64_t steps = 500;
+  int64_t seed = 0;
+  int64_t sharpness_every = 25;           // 0 = never
+  int64_t lanczos_iters = 20;
+  bool measure_curvature = true;          // log uᵀHu even when the tuner does not need it
+  std::string device = "cpu";             // cpu, cuda
+  std::string dtype = "float32";          // float32, float64
+  int64_t threads = 0;                    // torch intra-op threads; 0 = the library default
+  std::string out = "runs/latest";
+  int64_t checkpoint_every = 0;           // 0 = only at the end
+  double divergence_factor = 1e3;         // loss above this × initial loss = diverged
+};
+
+enum class KeyType { kString, kInt, kDouble, kBool };
+
+struct KeyInfo {
+  std::string name;  // as flag (--name) and TOML key
+  KeyType type;
+  std::string help;
+};
+
+// Every key, in the order they are written to config.toml.
+const std::vector<KeyInfo>& config_keys();
+
+// Sets one key from text ("full" is accepted for batch-size). Throws cdat::InvalidOption naming the key
+// for an unknown key or a value of the wrong type.
+void set_key(RunConfig& config, const std::string& key, const std::string& value);
+// The value of a key as text (as it would be written to TOML, without quotes).
+std::string get_key(const RunConfig& config, const std::string& key);
+
+// Reads a TOML file of keys into `config` (unknown keys, wrong types → InvalidOption naming the key and file).
+void load_toml(RunConfig& config, const std::string& path);
+// The resolved configuration as TOML.
+std::string to_toml(const RunConfig& config);
+
+// Checks ranges and consistency before any work; throws InvalidOption naming the key and allowed range.
+void validate(const RunConfig& config);
+
+// A short label for plots and tables, e.g. "gd+cdat σ=2" or "adam+constant lr=0.01".
+std::string run_label(const RunConfig& config);
+
+}  // namespace cdat::train

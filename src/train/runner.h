@@ -1,0 +1,43 @@
+// One training run: data + model + loss + TunedOptimizer, with the paper's diagnostics around each step
+// (sharpness every K steps, η·λ, alignment), metrics.csv, summary.json, checkpoints and resume.
+#pragma once
+
+#include "train/run_config.h"
+
+#include <functional>
+#include <string>
+
+namespace cdat::train {
+
+struct Progress {
+  int64_t step = 0;      // steps completed
+  int64_t total = 0;
+  double loss = 0.0;     // last training (batch) loss
+  double lr = 0.0;
+  double elapsed_s = 0.0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct RunSummary {
+  std::string label;
+  double initial_train_loss = 0.0;  // on the whole training subset
+  double final_train_loss = 0.0;    // on the whole training subset, after the last step
+  double best_train_loss = 0.0;     // best step loss seen (batch loss in mini batch)
+  double final_train_acc = 0.0;
+  double final_test_loss = 0.0, final_test_acc = 0.0;  // NaN without a test subset
+  bool diverged = false;
+  std::string diverged_reason;
+  int64_t steps = 0;                // steps completed
+  double wall_time_s = 0.0;
+  bool interrupted = false;         // stopped by a signal; resumable
+};
+
+// Runs (or, with resume, continues) the run described by `config` in config.out. Writes config.toml,
+// metrics.csv, summary.json and checkpoint.pt there. `stop_requested` is polled between steps (signals).
+RunSummary run_training(const RunConfig& config, const ProgressFn& progress, bool resume = false,
+                        const std::function<bool()>& stop_requested = {});
+
+// The config.toml a run folder holds, for --resume.
+RunConfig load_run_config(const std::string& run_dir);
+
+}  // namespace cdat::train
