@@ -61,9 +61,10 @@ Dataset make_sequences(const torch::Tensor& tokens, int64_t vocab_size, int64_t 
   const int64_t n = (len - context - 1) / stride + 1;
   torch::Tensor flat = tokens.reshape({-1}).to(torch::kInt64);
   Dataset d;
-  // as_strided views of the stream, copied to own contiguous storage.
-  d.inputs = flat.as_strided({n, context}, {stride, 1}, 0).clone();
-  d.labels = flat.as_strided({n, context}, {stride, 1}, 1).clone();
+  // Windows of the stream (unfold views), copied to their own contiguous storage.
+  d.inputs = flat.slice(0, 0, len - 1).unfold(0, context, stride).clone(torch::MemoryFormat::Contiguous);
+  d.labels = flat.slice(0, 1, len).unfold(0, context, stride).clone(torch::MemoryFormat::Contiguous);
+  TORCH_INTERNAL_ASSERT(d.inputs.size(0) == n && d.labels.size(0) == n);
   d.num_classes = vocab_size;
   d.name = what;
   return d;

@@ -31,6 +31,9 @@ TEST(TextTest, SequencesAreShiftedByOne) {
   ASSERT_EQ(s.inputs.sizes(), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(s.inputs[2][0].item<int64_t>(), 4);
   EXPECT_EQ(s.labels[2][3].item<int64_t>(), 8);
+  Dataset v = make_sequences(tokens.slice(0, 2), 10, 3, 0, "t");  // a view with an offset
+  EXPECT_TRUE(torch::equal(v.inputs, torch::tensor({2, 3, 4, 5, 6, 7}, torch::kInt64).reshape({2, 3})));
+  EXPECT_TRUE(torch::equal(v.labels, v.inputs + 1));
   EXPECT_NO_THROW(make_sequences(tokens, 10, 9, 0, "t"));
   EXPECT_THROW(make_sequences(tokens, 10, 10, 0, "t"), DataError);
 }
