@@ -18,6 +18,7 @@ struct UsageError : std::runtime_error {
 // Each add_* registers one subcommand; defined in <name>_command.cpp.
 void add_dynamics_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 
 }  // namespace cdat::cli

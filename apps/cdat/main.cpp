@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "cdat 0.1.0");
   cdat::cli::add_train_command(app);
+  cdat::cli::add_sweep_command(app);
   cdat::cli::add_dynamics_command(app);
   cdat::cli::add_plot_command(app);
   try {

@@ -20,9 +20,14 @@ std::map<std::string, std::string> RunOptions::given() const {
   return out;
 }
 
-train::RunConfig RunOptions::resolve() const {
+train::RunConfig RunOptions::base() const {
   train::RunConfig config;
   if (!config_file_.empty()) train::load_toml(config, config_file_);
+  return config;
+}
+
+train::RunConfig RunOptions::resolve() const {
+  train::RunConfig config = base();
   for (const auto& [key, value] : given()) {
     try {
       train::set_key(config, key, value);

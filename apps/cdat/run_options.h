@@ -17,7 +17,9 @@ class RunOptions {
   explicit RunOptions(CLI::App& command);
   // The flags given on the command line (key → raw text), in key order.
   std::map<std::string, std::string> given() const;
-  // Defaults, then --config, then the given flags (through `set`, e.g. to accept lists).
+  // Defaults, then --config.
+  train::RunConfig base() const;
+  // Defaults, then --config, then the given flags.
   train::RunConfig resolve() const;
   const std::string& config_file() const { return config_file_; }
 

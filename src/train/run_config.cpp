@@ -32,8 +32,8 @@ const std::vector<Field>& fields() {
       {{"test-size", K::kInt, "test examples to evaluate (0 = none)"}, &RunConfig::test_size},
       {{"eval-every", K::kInt, "evaluate the test subset every N steps (0 = never)"}, &RunConfig::eval_every},
       {{"model", K::kString, "mlp, cnn, resnet, mixer or nanolm"}, &RunConfig::model},
-      {{"width", K::kInt, "hidden width (mlp units, cnn/resnet/mixer channels)"}, &RunConfig::width},
-      {{"depth", K::kInt, "hidden layers / blocks"}, &RunConfig::depth},
+      {{"width", K::kInt, "hidden width: mlp units, cnn/resnet/mixer channels, nanolm embedding (0 = model default)"}, &RunConfig::width},
+      {{"depth", K::kInt, "hidden layers / blocks (-1 = model default)"}, &RunConfig::depth},
       {{"activation", K::kString, "tanh, relu or gelu"}, &RunConfig::activation},
       {{"batch-norm", K::kBool, "batch normalisation in cnn/resnet"}, &RunConfig::batch_norm},
       {{"context", K::kInt, "nanolm context length (characters)"}, &RunConfig::context},
@@ -250,12 +250,13 @@ void validate(const RunConfig& c) {
     throw InvalidOption("model: nanolm goes with --dataset text and only with it (got model " + c.model +
                         ", dataset " + c.dataset + ")");
   }
-  require(c.width >= 1, "width", ">= 1", std::to_string(c.width));
-  require(c.depth >= 1, "depth", ">= 1", std::to_string(c.depth));
+  require(c.width >= 0, "width", ">= 1 (0 = the model's default)", std::to_string(c.width));
+  require(c.depth >= -1, "depth", ">= 0 (-1 = the model's default)", std::to_string(c.depth));
   require_one_of("activation", c.activation, {"tanh", "relu", "gelu"});
   require(c.context >= 1, "context", ">= 1", std::to_string(c.context));
   require(c.layers >= 1, "layers", ">= 1", std::to_string(c.layers));
-  require(c.heads >= 1 && c.width % c.heads == 0, "heads", ">= 1 and divide width", std::to_string(c.heads));
+  require(c.heads >= 1 && (c.width == 0 || c.width % c.heads == 0), "heads", ">= 1 and divide width",
+          std::to_string(c.heads));
   require_one_of("loss", c.loss, {"ce", "mse"});
   require_one_of("optimizer", c.optimizer, direction_names());
   require(c.beta1 >= 0 && c.beta1 < 1, "beta1", "in [0, 1)", format_double(c.beta1));

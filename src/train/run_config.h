@@ -19,8 +19,8 @@ struct RunConfig {
   int64_t eval_every = 0;
   // model and loss
   std::string model = "mlp";              // mlp, cnn, resnet, mixer, nanolm
-  int64_t width = 128;
-  int64_t depth = 2;
+  int64_t width = 0;                      // 0 = the model's default (mlp 128, cnn 32, resnet 16, mixer/nanolm 64)
+  int64_t depth = -1;                     // -1 = the model's default (mlp 2, cnn 2, resnet 3, mixer 2)
   std::string activation = "tanh";
   bool batch_norm = false;
   int64_t context = 64;                   // nanolm/text context length

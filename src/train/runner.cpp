@@ -90,7 +90,7 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
   m.batch_norm = c.batch_norm;
   m.nanolm_layers = c.layers;
   m.nanolm_heads = c.heads;
-  m.nanolm_width = c.width;
+  if (c.width > 0) m.nanolm_width = c.width;
   m.nanolm_context = c.context;
   return m;
 }
@@ -337,6 +337,7 @@ RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool res
   const auto final_train = evaluate(*model, loss_kind, data.train);
   summary.final_train_loss = final_train.loss;
   summary.final_train_acc = final_train.accuracy;
+  if (std::isfinite(final_train.loss)) summary.best_train_loss = std::min(summary.best_train_loss, final_train.loss);
   summary.final_test_loss = summary.final_test_acc = kEmpty;
   if (data.test.size() > 0) {
     const auto e = evaluate(*model, loss_kind, data.test);

@@ -22,7 +22,7 @@ struct RunSummary {
   std::string label;
   double initial_train_loss = 0.0;  // on the whole training subset
   double final_train_loss = 0.0;    // on the whole training subset, after the last step
-  double best_train_loss = 0.0;     // best step loss seen (batch loss in mini batch)
+  double best_train_loss = 0.0;     // best loss seen: step losses (batch loss in mini batch) and the final loss
   double final_train_acc = 0.0;
   double final_test_loss = 0.0, final_test_acc = 0.0;  // NaN without a test subset
   bool diverged = false;

@@ -1,0 +1,97 @@
+#include <cdat/errors.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "train/run_config.h"
+
+namespace cdat::train {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InvalidOption& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RunConfig, EveryKeyRoundTripsThroughTextAndToml) {
+  RunConfig c;
+  c.lr = 0.0123;
+  c.batch_size = 0;
+  c.text_file = "a \"quoted\" path";
+  c.measure_curvature = false;
+  const std::string path = ::testing::TempDir() + "cdat_config_roundtrip.toml";
+  std::ofstream(path) << to_toml(c);
+  RunConfig back;
+  back.lr = 99;
+  load_toml(back, path);
+  for (const auto& key : config_keys()) EXPECT_EQ(get_key(back, key.name), get_key(c, key.name)) << key.name;
+  EXPECT_EQ(get_key(back, "batch-size"), "full");
+  EXPECT_DOUBLE_EQ(back.lr, 0.0123);
+}
+
+TEST(RunConfig, SetKeyParsesTypesAndNamesTheKeyOnError) {
+  RunConfig c;
+  set_key(c, "batch-size", "64");
+  EXPECT_EQ(c.batch_size, 64);
+  set_key(c, "batch-size", "full");
+  EXPECT_EQ(c.batch_size, 0);
+  set_key(c, "sigma", "1.5");
+  EXPECT_DOUBLE_EQ(c.sigma, 1.5);
+  EXPECT_NE(error_of([&] { set_key(c, "lr", "fast"); }).find("lr"), std::string::npos);
+  EXPECT_NE(error_of([&] { set_key(c, "steps", "10.5"); }).find("steps"), std::string::npos);
+  EXPECT_NE(error_of([&] { set_key(c, "learning-rate", "1"); }).find("learning-rate"), std::string::npos);
+}
+
+TEST(RunConfig, TomlUnknownKeyAndWrongTypeNameTheKeyAndFile) {
+  const std::string path = ::testing::TempDir() + "cdat_bad.toml";
+  std::ofstream(path) << "lr = 0.1\nsigmaa = 2\n";
+  RunConfig c;
+  auto message = error_of([&] { load_toml(c, path); });
+  EXPECT_NE(message.find("sigmaa"), std::string::npos);
+  EXPECT_NE(message.find(path), std::string::npos);
+  std::ofstream(path) << "steps = \"many\"\n";
+  EXPECT_NE(error_of([&] { load_toml(c, path); }).find("steps"), std::string::npos);
+  std::ofstream(path) << "steps = = 3\n";
+  EXPECT_NE(error_of([&] { load_toml(c, path); }).find("line 1"), std::string::npos);
+}
+
+TEST(RunConfig, ValidationNamesTheKeyAndTheAllowedRange) {
+  struct Case {
+    std::string key, value, expected;
+  };
+  const std::vector<Case> cases = {
+      {"sigma", "0", "sigma must be > 0"},
+      {"sigma", "-1", "sigma must be > 0"},
+      {"ema", "1", "ema must be in [0, 1)"},
+      {"beta1", "-0.1", "beta1 must be in [0, 1)"},
+      {"beta2", "1", "beta2 must be in [0, 1)"},
+      {"lr", "-0.1", "lr must be > 0"},
+      {"tuner", "adagrad", "valid: constant, schedule, linesearch, greedy, cdat"},
+      {"optimizer", "sgd", "valid: gd, momentum, nesterov, rmsprop, adam"},
+      {"batch-size", "5000", "batch-size (5000) is larger than train-size (2048)"},
+      {"steps", "0", "steps must be >= 1"},
+      {"device", "tpu", "valid: cpu, cuda"},
+  };
+  for (const auto& k : cases) {
+    RunConfig c;
+    set_key(c, k.key, k.value);
+    EXPECT_NE(error_of([&] { validate(c); }).find(k.expected), std::string::npos) << k.key << "=" << k.value;
+  }
+  EXPECT_EQ(error_of([] { validate(RunConfig{}); }), "");
+}
+
+TEST(RunConfig, LabelNamesOptimizerTunerAndItsParameter) {
+  RunConfig c;
+  EXPECT_EQ(run_label(c), "gd+cdat σ=2");
+  c.tuner = "constant";
+  c.lr = 0.01;
+  c.batch_size = 64;
+  EXPECT_EQ(run_label(c), "gd+constant lr=0.01 bs=64");
+}
+
+}  // namespace
+}  // namespace cdat::train

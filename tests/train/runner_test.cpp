@@ -1,0 +1,159 @@
+// The runner end to end on a small Fashion-MNIST subset: outputs, divergence, and exact resume.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/idx.h"
+#include "train/metrics_log.h"
+#include "train/runner.h"
+
+namespace cdat::train {
+namespace {
+namespace fs = std::filesystem;
+
+bool fashion_mnist_installed() { return fs::exists(data::default_fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz"); }
+
+RunConfig small_run(const std::string& name) {
+  RunConfig c;
+  c.train_size = 256;
+  c.width = 32;
+  c.steps = 12;
+  c.sharpness_every = 4;
+  c.lanczos_iters = 8;
+  c.out = (fs::path(::testing::TempDir()) / ("cdat_runner_" + name)).string();
+  fs::remove_all(c.out);
+  return c;
+}
+
+std::vector<std::string> lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// metrics.csv rows without the wall_time_s column (the last one), which differs between runs.
+std::vector<std::string> metrics_without_time(const std::string& dir) {
+  auto rows = lines(dir + "/metrics.csv");
+  for (auto& r : rows) r = r.substr(0, r.rfind(','));
+  return rows;
+}
+
+// Every tensor of an archive, sub-module archives included, flattened in key order.
+void collect_tensors(torch::serialize::InputArchive& archive, std::vector<torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    torch::Tensor t;
+    torch::serialize::InputArchive child;
+    if (archive.try_read(key, t)) {
+      out.push_back(t.reshape(-1).to(torch::kFloat64));
+    } else if (archive.try_read(key, child)) {
+      collect_tensors(child, out);
+    }
+  }
+}
+
+torch::Tensor checkpoint_parameters(const std::string& dir) {
+  torch::serialize::InputArchive archive, model;
+  archive.load_from(dir + "/checkpoint.pt");
+  archive.read("model", model);
+  std::vector<torch::Tensor> flat;
+  collect_tensors(model, flat);
+  return torch::cat(flat);
+}
+
+TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto c = small_run("outputs");
+  const auto s = run_training(c, {});
+  EXPECT_FALSE(s.diverged);
+  EXPECT_EQ(s.steps, 12);
+  EXPECT_LT(s.final_train_loss, s.initial_train_loss);
+  EXPECT_LE(s.best_train_loss, s.final_train_loss);
+  for (const char* f : {"config.toml", "metrics.csv", "summary.json", "checkpoint.pt"}) {
+    EXPECT_TRUE(fs::exists(fs::path(c.out) / f)) << f;
+  }
+  auto rows = lines(c.out + "/metrics.csv");
+  ASSERT_EQ(rows.size(), 13u);
+  EXPECT_EQ(rows[0], metrics_header());
+  // Sharpness every 4 steps: present at steps 0, 4, 8 and empty elsewhere.
+  auto cells = [](const std::string& row) {
+    std::vector<std::string> out;
+    std::stringstream in(row);
+    for (std::string cell; std::getline(in, cell, ',');) out.push_back(cell);
+    if (!row.empty() && row.back() == ',') out.push_back("");
+    return out;
+  };
+  for (int step = 0; step < 12; ++step) {
+    auto row = cells(rows[step + 1]);
+    ASSERT_EQ(row.size(), 15u);
+    EXPECT_EQ(row[0], std::to_string(step));
+    EXPECT_EQ(row[4].empty(), step % 4 != 0) << "sharpness at step " << step;
+    if (step % 4 == 0) {  // η·λ = lr × sharpness
+      EXPECT_NEAR(std::stod(row[5]), std::stod(row[3]) * std::stod(row[4]), 1e-6 * std::stod(row[5]));
+    }
+  }
+  nlohmann::json summary;
+  std::ifstream(c.out + "/summary.json") >> summary;
+  EXPECT_EQ(summary["steps"], 12);
+  EXPECT_EQ(summary["diverged"], false);
+  EXPECT_EQ(summary["sharpness_kind"], "hessian");
+}
+
+TEST(Runner, DivergenceEndsTheRunCleanly) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto c = small_run("diverge");
+  c.tuner = "constant";
+  c.lr = 50.0;
+  c.steps = 50;
+  c.sharpness_every = 0;
+  const auto s = run_training(c, {});
+  EXPECT_TRUE(s.diverged);
+  EXPECT_LT(s.steps, 50);
+  EXPECT_FALSE(s.diverged_reason.empty());
+  nlohmann::json summary;
+  std::ifstream(c.out + "/summary.json") >> summary;
+  EXPECT_EQ(summary["diverged"], true);
+  EXPECT_TRUE(fs::exists(c.out + "/checkpoint.pt"));
+}
+
+// An interrupted run resumed from its checkpoint gives the same metrics and parameters as one that ran
+// straight through.
+void expect_exact_resume(RunConfig c) {
+  const std::string straight = c.out + "_straight", split = c.out + "_split";
+  fs::remove_all(straight);
+  fs::remove_all(split);
+  c.out = straight;
+  run_training(c, {});
+
+  c.out = split;
+  int polls = 0;
+  const auto first = run_training(c, {}, /*resume=*/false, [&] { return ++polls > 5; });  // stop after 5 steps
+  ASSERT_TRUE(first.interrupted);
+  ASSERT_EQ(first.steps, 5);
+  const auto second = run_training(c, {}, /*resume=*/true);
+  EXPECT_EQ(second.steps, c.steps);
+  EXPECT_EQ(metrics_without_time(split), metrics_without_time(straight));
+  EXPECT_TRUE(torch::equal(checkpoint_parameters(split), checkpoint_parameters(straight)));
+}
+
+TEST(Runner, FullBatchResumeIsBitIdentical) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  expect_exact_resume(small_run("resume_full"));
+}
+
+TEST(Runner, MiniBatchResumeIsBitIdentical) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto c = small_run("resume_mini");
+  c.batch_size = 64;  // 4 batches per epoch: the split crosses an epoch boundary
+  c.optimizer = "adam";
+  c.ema = 0.9;
+  c.sigma = 1.0;
+  expect_exact_resume(c);
+}
+
+}  // namespace
+}  // namespace cdat::train
