@@ -1,6 +1,7 @@
 // The cdat library: curvature-aware learning-rate tuning for LibTorch. Include this header only.
 #pragma once
 
+#include <cdat/armijo.h>
 #include <cdat/curvature.h>
 #include <cdat/direction.h>
 #include <cdat/dynamics.h>

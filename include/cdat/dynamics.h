@@ -8,6 +8,8 @@
 // with η_t chosen by one of the rules below. docs/dynamics.md describes what each rule does.
 #pragma once
 
+#include <cdat/armijo.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,16 +30,6 @@ enum class Closure {
   kCurrent,  // η_t = σ / λ_t
 };
 
-// Armijo backtracking on the model's quadratic. The same constants and defaults as cdat::LinesearchOptions
-// (include/cdat/tuner.h), repeated here so that this module needs no LibTorch header.
-struct ArmijoOptions {
-  double c = 1e-4;          // sufficient-decrease constant
-  double kappa_down = 0.8;  // backtracking factor
-  double kappa_up = 1.5;    // growth of the initial guess from the last accepted η
-  double eta_max = 1.0;     // cap of the initial guess
-  double eta_init = 1.0;    // initial guess at the first step
-  int max_trials = 30;      // trials per step at most; if all fail, η = 0
-};
 
 // Every constant of the model and of the rules; the defaults are PAPER §5's (reconstruction).
 struct Options {
@@ -53,7 +45,7 @@ struct Options {
   double scale = 1.9;                  // kClassical: s in η = s/λ_t
   double sigma = 2.0;                  // kCdat: σ (2 = on the edge)
   Closure closure = Closure::kLagged;  // kCdat only
-  ArmijoOptions linesearch;            // kLinesearch only
+  LinesearchOptions linesearch;            // kLinesearch only
 };
 
 // The state at the start of step t and the learning rate chosen for it.

@@ -3,6 +3,7 @@
 // never builds the double-backward graph.
 #pragma once
 
+#include <cdat/armijo.h>
 #include <torch/serialize/archive.h>
 
 #include <limits>
@@ -90,14 +91,6 @@ class ScheduleTuner final : public Tuner {
   ScheduleOptions options_;
 };
 
-struct LinesearchOptions {
-  double c = 1e-4;          // sufficient-decrease constant
-  double kappa_down = 0.8;  // backtracking factor
-  double kappa_up = 1.5;    // growth of the initial guess from the last accepted η
-  double eta_max = 1.0;     // cap of the initial guess
-  double eta_init = 1.0;    // initial guess at the first step
-  int max_trials = 30;      // forward passes per step at most
-};
 
 // Armijo backtracking (PAPER §2): start at min(κ_up·η_{t−1}, η_max), shrink by κ_down until
 // f(w + ηu) ≤ f(w) + c·η·gᵀu. A non-finite trial fails; if all fail, η = 0 and search_failed is set.
@@ -110,8 +103,7 @@ class LinesearchTuner final : public Tuner {
 
  private:
   double compute(StepContext& context, TunerReport& report) override;
-  LinesearchOptions options_;
-  double previous_eta_;
+  ArmijoBacktracking search_;
 };
 
 struct CdatOptions {

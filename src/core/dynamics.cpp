@@ -23,36 +23,12 @@ bool finite_at_least(double value, double low) { return std::isfinite(value) && 
 bool finite_positive(double value) { return std::isfinite(value) && value > 0.0; }
 
 // Armijo backtracking (PAPER §2) on f(z) = ½ λ z² from z = x along u = −λx, the gradient step of the
-// model's one-dimensional quadratic. Mirrors cdat::LinesearchTuner: start at min(κ_up·η_prev, η_max),
-// shrink by κ_down until f(x + ηu) ≤ f(x) + c·η·gᵀu; no descent (x = 0) or no accepted trial gives η = 0.
-class Armijo {
- public:
-  explicit Armijo(const ArmijoOptions& options) : options_(options), previous_eta_(options.eta_init) {}
-
-  double step(double lambda, double x) {
-    const auto f = [lambda](double z) { return 0.5 * lambda * z * z; };
-    const double gradient = lambda * x;
-    const double u = -gradient;
-    const double slope = gradient * u;
-    if (!(slope < 0.0)) return 0.0;  // as the library's tuner: not a descent direction → η = 0
-    const double f0 = f(x);
-    double eta = std::min(options_.kappa_up * previous_eta_, options_.eta_max);
-    for (int trial = 1; trial <= options_.max_trials; ++trial) {
-      const double value = f(x + eta * u);
-      if (std::isfinite(value) && value <= f0 + options_.c * eta * slope) {
-        previous_eta_ = eta;
-        return eta;
-      }
-      if (trial < options_.max_trials) eta *= options_.kappa_down;
-    }
-    previous_eta_ = eta;  // failure: the next search starts from the smallest η tried, grown by κ_up
-    return 0.0;
-  }
-
- private:
-  ArmijoOptions options_;
-  double previous_eta_;
-};
+// model's one-dimensional quadratic, with the library's search and constants.
+double armijo_step(ArmijoBacktracking& search, double lambda, double x) {
+  const auto f = [lambda](double z) { return 0.5 * lambda * z * z; };
+  const double u = -lambda * x;
+  return search.search([&](double eta) { return f(x + eta * u); }, f(x), /*slope=*/lambda * x * u).eta;
+}
 
 void require_positive_sharpness(double lambda, int64_t t, const Options& options, const char* which) {
   if (!(lambda > 0.0)) {
@@ -73,21 +49,14 @@ void validate(const Options& o) {
   require(finite_positive(o.lr), "lr must be finite and > 0, got " + str(o.lr));
   require(finite_positive(o.scale), "scale must be finite and > 0, got " + str(o.scale));
   require(finite_positive(o.sigma), "sigma must be finite and > 0, got " + str(o.sigma));
-  const ArmijoOptions& ls = o.linesearch;
-  require(ls.c > 0.0 && ls.c < 1.0, "linesearch c must be in (0, 1), got " + str(ls.c));
-  require(ls.kappa_down > 0.0 && ls.kappa_down < 1.0,
-          "linesearch kappa_down must be in (0, 1), got " + str(ls.kappa_down));
-  require(finite_at_least(ls.kappa_up, 1.0), "linesearch kappa_up must be finite and >= 1, got " + str(ls.kappa_up));
-  require(finite_positive(ls.eta_max), "linesearch eta_max must be finite and > 0, got " + str(ls.eta_max));
-  require(finite_positive(ls.eta_init), "linesearch eta_init must be finite and > 0, got " + str(ls.eta_init));
-  require(ls.max_trials >= 1, "linesearch max_trials must be >= 1, got " + std::to_string(ls.max_trials));
+  cdat::validate(o.linesearch, "dynamics: linesearch ");
 }
 
 std::vector<Record> simulate(const Options& options) {
   validate(options);
   std::vector<Record> records;
   records.reserve(static_cast<size_t>(options.steps));
-  Armijo armijo(options.linesearch);
+  ArmijoBacktracking armijo(options.linesearch);
   double x = options.x0;
   double lambda = options.lambda0;
   double previous_lambda = options.lambda0;  // λ_{t−1}, with λ_{−1} = λ₀
@@ -112,7 +81,7 @@ std::vector<Record> simulate(const Options& options) {
         }
         break;
       case Rule::kLinesearch:
-        eta = armijo.step(lambda, x);
+        eta = armijo_step(armijo, lambda, x);
         break;
     }
     records.push_back(Record{t, eta, lambda, eta * lambda - 2.0, x});

@@ -77,46 +77,24 @@ double ScheduleTuner::at(int64_t step) const {
 
 double ScheduleTuner::compute(StepContext& context, TunerReport&) { return at(context.step()); }
 
-LinesearchTuner::LinesearchTuner(LinesearchOptions options) : options_(options), previous_eta_(options.eta_init) {
-  require(options_.c > 0.0 && options_.c < 1.0, "linesearch c must be in (0, 1), got " + str(options_.c));
-  require(options_.kappa_down > 0.0 && options_.kappa_down < 1.0,
-          "linesearch kappa_down must be in (0, 1), got " + str(options_.kappa_down));
-  require(options_.kappa_up >= 1.0, "linesearch kappa_up must be >= 1, got " + str(options_.kappa_up));
-  require(options_.eta_max > 0.0 && std::isfinite(options_.eta_max), "linesearch eta_max must be > 0");
-  require(options_.eta_init > 0.0 && std::isfinite(options_.eta_init), "linesearch eta_init must be > 0");
-  require(options_.max_trials >= 1, "linesearch max_trials must be >= 1");
-}
+LinesearchTuner::LinesearchTuner(LinesearchOptions options) : search_(options) {}
 
 double LinesearchTuner::compute(StepContext& context, TunerReport& report) {
   const double slope = context.slope();
-  if (!(slope < 0.0)) {  // not a descent direction: no step can satisfy Armijo for small η
-    report.non_descent = true;
-    return 0.0;
-  }
-  const double f0 = context.loss();
-  double eta = std::min(options_.kappa_up * previous_eta_, options_.eta_max);
-  for (int trial = 1; trial <= options_.max_trials; ++trial) {
-    report.trials = trial;
-    const double value = context.value_at(eta);
-    // Sufficient decrease (Armijo); a non-finite value fails the comparison and backtracks.
-    if (std::isfinite(value) && value <= f0 + options_.c * eta * slope) {
-      previous_eta_ = eta;
-      return eta;
-    }
-    if (trial < options_.max_trials) eta *= options_.kappa_down;
-  }
-  // Failure: η = 0, and the next search starts from the smallest η tried (grown by κ_up).
-  report.search_failed = true;
-  previous_eta_ = eta;
-  return 0.0;
+  const auto result = search_.search([&](double eta) { return context.value_at(eta); },
+                                     context.loss(), slope);
+  report.trials = result.trials;
+  report.search_failed = result.failed;
+  report.non_descent = result.non_descent;
+  return result.eta;
 }
 
 void LinesearchTuner::save(torch::serialize::OutputArchive& archive) const {
-  write_scalar(archive, "previous_eta", previous_eta_);
+  write_scalar(archive, "previous_eta", search_.previous_eta());
 }
 
 void LinesearchTuner::load(torch::serialize::InputArchive& archive) {
-  previous_eta_ = read_scalar(archive, "previous_eta");
+  search_.set_previous_eta(read_scalar(archive, "previous_eta"));
 }
 
 CdatTuner::CdatTuner(CdatOptions options) : options_(options) {

@@ -282,17 +282,6 @@ TEST(DynamicsLinesearch, NeverCrossesTheEdgeAndSharpnessKeepsGrowing) {
   EXPECT_LT(r.back().eta, 0.5 * r[0].eta);  // 0.107 → 0.02
 }
 
-TEST(DynamicsLinesearch, UsesTheLibraryLinesearchDefaults) {
-  const ArmijoOptions model;
-  const cdat::LinesearchOptions library;
-  EXPECT_EQ(model.c, library.c);
-  EXPECT_EQ(model.kappa_down, library.kappa_down);
-  EXPECT_EQ(model.kappa_up, library.kappa_up);
-  EXPECT_EQ(model.eta_max, library.eta_max);
-  EXPECT_EQ(model.eta_init, library.eta_init);
-  EXPECT_EQ(model.max_trials, library.max_trials);
-}
-
 TEST(DynamicsLinesearch, FirstStepBacktracksFromEtaMax) {
   // From η = min(1.5·1, 1) = 1, shrink by 0.8 until η ≤ 2(1 − c)/15 = 0.13332: 0.8⁹ = 0.134 fails, 0.8¹⁰ passes.
   const auto r = simulate(with_rule(Rule::kLinesearch, 1));
