@@ -7,6 +7,7 @@ namespace cdat {
 double dot(const TensorList& a, const TensorList& b) {
   TORCH_CHECK(a.size() == b.size(), "cdat::dot: lists of different lengths");
   if (a.empty()) return 0.0;
+  torch::NoGradGuard no_grad;  // a number, not a graph: the gradient may carry one (create_graph)
   std::vector<torch::Tensor> parts;
   parts.reserve(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
@@ -19,6 +20,7 @@ double norm(const TensorList& a) { return std::sqrt(dot(a, a)); }
 
 bool all_finite(const TensorList& a) {
   if (a.empty()) return true;
+  torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flags;
   flags.reserve(a.size());
   for (const auto& t : a) flags.push_back(torch::isfinite(t).all());
