@@ -33,11 +33,16 @@ class Objective {
 
   // f(w + η u) by one forward pass without autograd; the parameters are restored bit-exactly.
   double value_at(const TensorList& u, double eta);
+  // ∇f(w + η u) by one forward and one backward pass; the parameters are restored bit-exactly.
+  TensorList gradient_at(const TensorList& u, double eta);
 
   // Drops the autograd graph (frees its memory).
   void release_graph();
 
  private:
+  template <typename F>
+  auto at_shifted_point(const TensorList& u, double eta, F&& evaluate);
+
   TensorList params_;
   LossClosure closure_;
   TensorList grad_;      // gradient; with a graph when evaluated for curvature

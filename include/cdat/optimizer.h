@@ -23,9 +23,24 @@ struct StepStats {
   TunerReport tuner;                   // what the tuner computed
 };
 
+// How a step obtains uᵀHu when a tuner (or measure_curvature) asks for it.
+enum class CurvatureMode {
+  // Double backward on the step's own forward pass: exact, one Hessian-vector product (default).
+  kExact,
+  // Secant from consecutive gradients: the directional curvature of the last step,
+  // c = u_{t−1}ᵀ(g_t − g_{t−1}) / (η_{t−1}‖u_{t−1}‖²), times ‖u_t‖². Costs no extra pass but lags one step
+  // and, in mini batch, mixes two batches. Falls back to exact when there is no previous step with η > 0.
+  kSecant,
+  // Central finite differences uᵀ(g(w + hu) − g(w − hu)) / 2h with h‖u‖ = fd_step·max(‖w‖, 1):
+  // two extra gradients; a check of the exact mode.
+  kFiniteDifference,
+};
+
 struct TunedOptimizerOptions {
   // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the double backward).
   bool measure_curvature = false;
+  CurvatureMode curvature_mode = CurvatureMode::kExact;
+  double fd_step = 1e-3;  // kFiniteDifference: relative step length
 };
 
 class TunedOptimizer {
@@ -53,6 +68,9 @@ class TunedOptimizer {
   void load(torch::serialize::InputArchive& archive);
 
  private:
+  bool has_secant_history() const;
+  double curvature(Objective& objective, const TensorList& u) const;
+
   TensorList params_;
   std::unique_ptr<Direction> direction_;
   std::unique_ptr<Tuner> tuner_;
@@ -60,6 +78,9 @@ class TunedOptimizer {
   int64_t steps_ = 0;
   StepStats stats_;
   TensorList last_direction_;
+  // kSecant: the previous step's gradient and lr (its direction is last_direction_).
+  TensorList previous_gradient_;
+  double previous_lr_ = 0.0;
 };
 
 // torch::save(optimizer, path) / torch::load(optimizer, path) support.

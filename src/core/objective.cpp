@@ -66,20 +66,31 @@ double Objective::curvature(const TensorList& u, bool keep_graph) {
   return value;
 }
 
-double Objective::value_at(const TensorList& u, double eta) {
-  torch::NoGradGuard no_grad;
-  // One snapshot per evaluated point serves every trial: restoring by copy is exact, w + ηu − ηu is not.
+// Runs `evaluate` at w + ηu and restores w from one snapshot per evaluated point (restoring by copy is
+// exact, w + ηu − ηu is not).
+template <typename F>
+auto Objective::at_shifted_point(const TensorList& u, double eta, F&& evaluate) {
   if (snapshot_.empty()) snapshot_ = clone_detached(params_);
   add_scaled_(params_, u, eta);
-  double value = 0.0;
   try {
-    value = closure_().item<double>();
+    auto result = evaluate();
+    copy_(params_, snapshot_);
+    return result;
   } catch (...) {
     copy_(params_, snapshot_);
     throw;
   }
-  copy_(params_, snapshot_);
-  return value;
+}
+
+double Objective::value_at(const TensorList& u, double eta) {
+  torch::NoGradGuard no_grad;
+  return at_shifted_point(u, eta, [&] { return closure_().item<double>(); });
+}
+
+TensorList Objective::gradient_at(const TensorList& u, double eta) {
+  return at_shifted_point(u, eta, [&] {
+    return grad_or_zeros(closure_(), params_, /*retain_graph=*/false, /*create_graph=*/false);
+  });
 }
 
 void Objective::release_graph() {

@@ -4,15 +4,48 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 namespace cdat {
 namespace {
 
+double largest_finite(torch::ScalarType type) {
+  switch (type) {
+    case torch::kDouble: return std::numeric_limits<double>::max();
+    case torch::kFloat: return std::numeric_limits<float>::max();
+    case torch::kHalf: return 65504.0;
+    case torch::kBFloat16: return 3.38953139e38;
+    default: return std::numeric_limits<double>::infinity();
+  }
+}
+
+// Throws NonFiniteError, before anything changes, if w + ηu could leave the parameters' floating-point
+// range (or u is not finite): a finite loss, gradient and η can still overflow the parameters, and the
+// run's last state would then be inf/NaN. Every element obeys |w + ηu| ≤ max|w| + η·max|u|; half of the
+// type's largest value leaves room for the rounding of η·u. One device sync.
+void check_update_stays_finite(const TensorList& params, const TensorList& u, double lr, int64_t step) {
+  if (lr == 0.0) return;
+  std::vector<torch::Tensor> ratios;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].numel() == 0) continue;
+    const auto w_max = at::norm(params[i].detach(), INFINITY).to(torch::kFloat64);
+    const auto u_max = at::norm(u[i].detach(), INFINITY).to(torch::kFloat64);
+    ratios.push_back((w_max + lr * u_max) / (0.5 * largest_finite(params[i].scalar_type())));
+  }
+  if (ratios.empty()) return;
+  const double worst = torch::stack(ratios).max().item<double>();
+  if (!(worst < 1.0)) {
+    throw NonFiniteError("cdat: the update w + ηu at step " + std::to_string(step) + " (η = " + std::to_string(lr) +
+                         ") would make the parameters non-finite");
+  }
+}
+
 // The lazy view of one step that tuners query (see tuner.h). Each quantity is computed at most once.
 class LazyStepContext final : public StepContext {
  public:
-  LazyStepContext(int64_t step, Objective& objective, const TensorList& direction)
-      : step_(step), objective_(objective), direction_(direction) {}
+  using CurvatureFn = std::function<double()>;
+  LazyStepContext(int64_t step, Objective& objective, const TensorList& direction, CurvatureFn curvature)
+      : step_(step), objective_(objective), direction_(direction), compute_curvature_(std::move(curvature)) {}
 
   int64_t step() const override { return step_; }
   double loss() override { return objective_.loss(); }
@@ -25,7 +58,10 @@ class LazyStepContext final : public StepContext {
     return direction_sq_norm_;
   }
   double curvature() override {
-    if (std::isnan(curvature_)) curvature_ = objective_.curvature(direction_, /*keep_graph=*/false);
+    if (std::isnan(curvature_)) {
+      curvature_ = compute_curvature_();
+      if (!std::isfinite(curvature_)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
+    }
     return curvature_;
   }
   double value_at(double eta) override { return objective_.value_at(direction_, eta); }
@@ -38,6 +74,7 @@ class LazyStepContext final : public StepContext {
   int64_t step_;
   Objective& objective_;
   const TensorList& direction_;
+  CurvatureFn compute_curvature_;
   double slope_ = kNotMeasured;
   double direction_sq_norm_ = kNotMeasured;
   double curvature_ = kNotMeasured;
@@ -53,16 +90,39 @@ TunedOptimizer::TunedOptimizer(TensorList params, std::unique_ptr<Direction> dir
   if (!tuner_) throw InvalidOption("cdat::TunedOptimizer: no tuner");
 }
 
+bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
+
+double TunedOptimizer::curvature(Objective& objective, const TensorList& u) const {
+  const bool secant = options_.curvature_mode == CurvatureMode::kSecant && has_secant_history();
+  if (secant) {
+    // y = g_t − g_{t−1} over the step s = η_{t−1} u_{t−1}: uᵀ_{t−1} y / η_{t−1} = u_{t−1}ᵀ H̄ u_{t−1} for the
+    // Hessian averaged along the step; rescaled from ‖u_{t−1}‖² to ‖u_t‖².
+    const double along_previous = (dot(last_direction_, objective.gradient()) - dot(last_direction_, previous_gradient_)) /
+                                  previous_lr_;
+    return along_previous / dot(last_direction_, last_direction_) * dot(u, u);
+  }
+  if (options_.curvature_mode == CurvatureMode::kFiniteDifference) {
+    const double u_norm = norm(u);
+    if (u_norm == 0.0) return 0.0;
+    const double h = options_.fd_step * std::max(norm(params_), 1.0) / u_norm;
+    return (dot(objective.gradient_at(u, h), u) - dot(objective.gradient_at(u, -h), u)) / (2.0 * h);
+  }
+  return objective.curvature(u, /*keep_graph=*/false);
+}
+
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   Objective objective(params_, closure);
-  const bool need_graph = tuner_->needs_curvature() || options_.measure_curvature;
-  objective.evaluate(need_graph);
+  const bool wants_curvature = tuner_->needs_curvature() || options_.measure_curvature;
+  const bool exact = options_.curvature_mode == CurvatureMode::kExact ||
+                     (options_.curvature_mode == CurvatureMode::kSecant && !has_secant_history());
+  objective.evaluate(wants_curvature && exact);
 
   const TensorList u = direction_->compute(params_, objective.gradient());
-  LazyStepContext context(steps_, objective, u);
+  LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u); });
   if (options_.measure_curvature) context.curvature();
   const double lr = tuner_->learning_rate(context);
   objective.release_graph();
+  check_update_stays_finite(params_, u, lr, steps_);
 
   add_scaled_(params_, u, lr);  // w ← w + η u
 
@@ -76,6 +136,10 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.direction_norm = std::sqrt(context.direction_sq_norm());
   stats.tuner = tuner_->report();
   stats_ = stats;
+  if (options_.curvature_mode == CurvatureMode::kSecant) {
+    previous_gradient_ = objective.gradient();
+    previous_lr_ = lr;
+  }
   last_direction_ = u;
   ++steps_;
   return torch::tensor(objective.loss(), torch::kFloat64);
@@ -88,6 +152,13 @@ void TunedOptimizer::save(torch::serialize::OutputArchive& archive) const {
   tuner_->save(tuner_archive);
   archive.write("direction", direction_archive);
   archive.write("tuner", tuner_archive);
+  // The secant history, so that a resumed secant run continues exactly.
+  archive.write("secant.lr", torch::tensor(previous_lr_, torch::kFloat64));
+  archive.write("secant.size", torch::tensor(static_cast<int64_t>(previous_gradient_.size()), torch::kInt64));
+  for (size_t i = 0; i < previous_gradient_.size(); ++i) {
+    archive.write("secant.g." + std::to_string(i), previous_gradient_[i]);
+    archive.write("secant.u." + std::to_string(i), last_direction_[i]);
+  }
 }
 
 void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
@@ -99,6 +170,16 @@ void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
   direction_->load(direction_archive);
   tuner_->load(tuner_archive);
   steps_ = steps.item<int64_t>();
+  torch::Tensor lr, size;
+  archive.read("secant.lr", lr);
+  archive.read("secant.size", size);
+  previous_lr_ = lr.item<double>();
+  previous_gradient_.assign(static_cast<size_t>(size.item<int64_t>()), torch::Tensor());
+  last_direction_.assign(previous_gradient_.size(), torch::Tensor());
+  for (size_t i = 0; i < previous_gradient_.size(); ++i) {
+    archive.read("secant.g." + std::to_string(i), previous_gradient_[i]);
+    archive.read("secant.u." + std::to_string(i), last_direction_[i]);
+  }
 }
 
 torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive, const TunedOptimizer& optimizer) {
