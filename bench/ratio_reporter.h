@@ -14,7 +14,7 @@ namespace cdat::bench {
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  // Each ratio: (label, numerator, denominator), named by benchmark function (e.g. "BM_GdStep").
+  // Each ratio: (label, numerator, denominator), named as registered (e.g. "GdStep/mlp").
   struct Ratio {
     std::string label, numerator, denominator;
   };
@@ -25,6 +25,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& run : runs) {
       if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
         seconds_[run.run_name.function_name] = run.GetAdjustedRealTime();
+        if (run.counters.count("trials")) trials_[run.run_name.function_name] = run.counters.at("trials");
       }
     }
   }
@@ -35,14 +36,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& r : ratios_) {
       auto n = seconds_.find(r.numerator), d = seconds_.find(r.denominator);
       if (n == seconds_.end() || d == seconds_.end()) continue;
-      std::printf("  %-34s %6.2fx   (%s / %s)\n", r.label.c_str(), n->second / d->second, r.numerator.c_str(),
-                  r.denominator.c_str());
+      std::printf("  %-48s %6.2fx", r.label.c_str(), n->second / d->second);
+      auto t = trials_.find(r.numerator);
+      if (t != trials_.end() && t->second > 0) std::printf("   (%.1f trials a step)", t->second.value);
+      std::printf("\n");
     }
   }
 
  private:
   std::vector<Ratio> ratios_;
   std::map<std::string, double> seconds_;
+  std::map<std::string, benchmark::Counter> trials_;
 };
 
 }  // namespace cdat::bench

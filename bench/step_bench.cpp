@@ -1,41 +1,77 @@
-// One optimizer step on the reference workload: MLP 784-512-512-10, cross-entropy, 4096 Fashion-MNIST
-// training images in one batch. Prints CDAT step / GD step and HVP / gradient from the same run.
+// Per-step cost of every tuner and curvature mode relative to one plain gradient, on three workloads:
+//   mlp:    MLP 784-512-512-10 (relu, cross-entropy) × 4096 Fashion-MNIST images, full batch;
+//   cnn:    the small CNN × 1024 Fashion-MNIST images;
+//   nanolm: the small NanoLM × 32 sequences of 64 characters of Tiny Shakespeare.
+// Ratios are printed from the same run (bench/ratio_reporter.h). `--benchmark_filter=mlp` runs one workload.
 #include <benchmark/benchmark.h>
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "data/idx.h"
+#include "data/text.h"
+#include "models/loss.h"
+#include "models/model.h"
 #include "ratio_reporter.h"
 
 namespace {
 
 struct Workload {
-  torch::nn::Sequential model{torch::nn::Linear(784, 512), torch::nn::ReLU(), torch::nn::Linear(512, 512),
-                              torch::nn::ReLU(), torch::nn::Linear(512, 10)};
+  std::shared_ptr<cdat::models::Model> model;
   torch::Tensor x, y;
-
-  Workload() {
-    torch::manual_seed(0);
-    auto data = cdat::data::load_fashion_mnist(cdat::data::default_fashion_mnist_dir(), cdat::data::Split::Train);
-    x = data.inputs.narrow(0, 0, 4096).reshape({4096, 784});
-    x = (x - x.mean(0)) / (x.std(0) + 1e-2);
-    y = data.labels.narrow(0, 0, 4096);
-  }
-  torch::Tensor loss() { return torch::nn::functional::cross_entropy(model->forward(x), y); }
+  torch::Tensor loss() { return cdat::models::cross_entropy(model->forward(x), y); }
   cdat::LossClosure closure() {
     return [this] { return loss(); };
   }
 };
 
-Workload& workload() {
-  static Workload w;
+std::string tiny_shakespeare_path() {
+  for (const char* p : {"../shared/data/tinyshakespeare.txt", "../../shared/data/tinyshakespeare.txt",
+                        CDAT_SOURCE_DIR "/../shared/data/tinyshakespeare.txt"}) {
+    if (std::filesystem::exists(p)) return p;
+  }
+  throw std::runtime_error("bench: tinyshakespeare.txt not found beside the repository (../shared/data/)");
+}
+
+Workload make_workload(const std::string& name) {
+  torch::manual_seed(0);
+  Workload w;
+  cdat::models::ModelConfig config;
+  if (name == "nanolm") {
+    auto text = cdat::data::load_text(tiny_shakespeare_path(), cdat::data::Split::Train).data;
+    w.x = text.inputs.narrow(0, 0, 32);
+    w.y = text.labels.narrow(0, 0, 32);
+    config.name = "nanolm";
+    config.num_outputs = text.num_classes;
+  } else {
+    const int64_t n = name == "mlp" ? 4096 : 1024;
+    auto data = cdat::data::load_fashion_mnist(cdat::data::default_fashion_mnist_dir(), cdat::data::Split::Train);
+    w.x = data.inputs.narrow(0, 0, n);
+    w.x = (w.x - w.x.mean(0)) / (w.x.std(0) + 1e-2);
+    w.y = data.labels.narrow(0, 0, n);
+    config.name = name;
+    if (name == "mlp") {
+      config.width = 512;
+      config.depth = 2;
+      config.activation = "relu";
+    }
+  }
+  w.model = cdat::models::make_model(config);
   return w;
 }
 
-void BM_Gradient(benchmark::State& state) {
-  auto& w = workload();
+Workload& workload(const std::string& name) {
+  static std::map<std::string, Workload> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, make_workload(name)).first;
+  return it->second;
+}
+
+void BM_Gradient(benchmark::State& state, std::string name) {
+  auto& w = workload(name);
   auto params = w.model->parameters();
   for (auto _ : state) {
     auto grads = torch::autograd::grad({w.loss()}, params);
@@ -43,47 +79,104 @@ void BM_Gradient(benchmark::State& state) {
   }
 }
 
-void BM_HessianVectorProduct(benchmark::State& state) {
-  auto& w = workload();
+void BM_HessianVectorProduct(benchmark::State& state, std::string name) {
+  auto& w = workload(name);
   auto params = w.model->parameters();
   auto v = cdat::zeros_like(params);
   for (auto& t : v) t.normal_();
   for (auto _ : state) {
-    // One forward, the gradient with its graph, and the product: what a CDAT step adds to a gradient.
-    auto hv = cdat::hvp(params, w.closure(), v);
+    auto hv = cdat::hvp(params, w.closure(), v);  // forward + gradient with graph + product
     benchmark::DoNotOptimize(hv.front().data_ptr());
   }
 }
 
-void run_steps(benchmark::State& state, std::unique_ptr<cdat::Tuner> tuner) {
-  auto& w = workload();
-  // A copy of the model, so that steps do not drift the shared workload.
+void BM_Lanczos20(benchmark::State& state, std::string name) {
+  auto& w = workload(name);
+  auto params = w.model->parameters();
+  for (auto _ : state) {
+    cdat::HessianOperator hessian(params, w.closure());
+    cdat::EigenOptions options;
+    options.iterations = 20;
+    auto result = cdat::lanczos(hessian.as_operator(), cdat::flatten(params).detach(), options);
+    benchmark::DoNotOptimize(result.eigenvalue);
+  }
+}
+
+// Steps of GD + `tuner`; the parameters are restored afterwards so that runs do not drift the workload.
+void run_steps(benchmark::State& state, const std::string& name, std::unique_ptr<cdat::Tuner> tuner,
+               cdat::CurvatureMode mode = cdat::CurvatureMode::kExact) {
+  auto& w = workload(name);
   auto params = w.model->parameters();
   auto saved = cdat::clone_detached(params);
-  cdat::TunedOptimizer optimizer(params, std::make_unique<cdat::GradientDescent>(), std::move(tuner));
-  for (auto _ : state) optimizer.step(w.closure());
+  cdat::TunedOptimizerOptions options;
+  options.curvature_mode = mode;
+  cdat::TunedOptimizer optimizer(params, std::make_unique<cdat::GradientDescent>(), std::move(tuner), options);
+  double trials = 0;
+  for (auto _ : state) {
+    optimizer.step(w.closure());
+    trials += optimizer.last_stats().tuner.trials;
+  }
+  state.counters["trials"] = benchmark::Counter(trials, benchmark::Counter::kAvgIterations);
   cdat::copy_(params, saved);
 }
 
-void BM_GdStep(benchmark::State& state) { run_steps(state, std::make_unique<cdat::ConstantTuner>(0.05)); }
-void BM_CdatStep(benchmark::State& state) { run_steps(state, std::make_unique<cdat::CdatTuner>()); }
+cdat::CdatOptions cdat_options(double sigma) {
+  cdat::CdatOptions o;
+  o.sigma = sigma;
+  return o;
+}
 
-BENCHMARK(BM_Gradient)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_GdStep)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_CdatStep)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_HessianVectorProduct)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+void BM_GdStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::ConstantTuner>(0.01)); }
+void BM_CdatStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::CdatTuner>()); }
+void BM_CdatSecantStep(benchmark::State& s, std::string n) {
+  // σ = 1: with the lagged secant estimate σ = 2 diverges on these workloads (see docs/performance.md).
+  run_steps(s, n, std::make_unique<cdat::CdatTuner>(cdat_options(1.0)), cdat::CurvatureMode::kSecant);
+}
+void BM_CdatFiniteDifferenceStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kFiniteDifference);
+}
+void BM_GreedyStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::GreedyTuner>()); }
+void BM_LinesearchStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, std::make_unique<cdat::LinesearchTuner>());
+}
+
+const std::vector<std::string> kWorkloads = {"mlp", "cnn", "nanolm"};
+const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string)>> kBenchmarks = {
+    {"Gradient", BM_Gradient},
+    {"GdStep", BM_GdStep},
+    {"CdatStep", BM_CdatStep},
+    {"CdatSecantStep", BM_CdatSecantStep},
+    {"CdatFiniteDifferenceStep", BM_CdatFiniteDifferenceStep},
+    {"GreedyStep", BM_GreedyStep},
+    {"LinesearchStep", BM_LinesearchStep},
+    {"HessianVectorProduct", BM_HessianVectorProduct},
+    {"Lanczos20", BM_Lanczos20},
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::vector<cdat::bench::RatioReporter::Ratio> ratios;
+  for (const auto& w : kWorkloads) {
+    for (const auto& [name, fn] : kBenchmarks) {
+      benchmark::RegisterBenchmark((name + "/" + w).c_str(), fn, w)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    }
+    for (const auto& [label, num, den] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"CDAT step / GD step", "CdatStep", "GdStep"},
+             {"CDAT secant step / GD step", "CdatSecantStep", "GdStep"},
+             {"CDAT finite-difference step / GD step", "CdatFiniteDifferenceStep", "GdStep"},
+             {"greedy step / GD step", "GreedyStep", "GdStep"},
+             {"linesearch step / GD step", "LinesearchStep", "GdStep"},
+             {"GD step / gradient", "GdStep", "Gradient"},
+             {"HVP / gradient", "HessianVectorProduct", "Gradient"},
+             {"Lanczos(20) / gradient", "Lanczos20", "Gradient"}}) {
+      ratios.push_back({w + ": " + label, num + "/" + w, den + "/" + w});
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::cout << "torch intra-op threads: " << at::get_num_threads() << "\n";
-  workload();  // load the data before timing
-  cdat::bench::RatioReporter reporter({{"CDAT step / GD step", "BM_CdatStep", "BM_GdStep"},
-                                       {"HVP / gradient", "BM_HessianVectorProduct",
-                                        "BM_Gradient"},
-                                       {"GD step / gradient", "BM_GdStep", "BM_Gradient"}});
+  cdat::bench::RatioReporter reporter(ratios);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
