@@ -1,5 +1,7 @@
 // The full-batch GD + CDAT (σ = 2) loop with cdat::TunedOptimizer, the C++ side of bench/peer/cdat_loop.py:
-// the same model, data, math and step count. Prints "ms_per_step <float>" and the final loss.
+// the same model, data, math and step count. Prints "ms_per_step <float>", the final loss, and the peak
+// resident memory of the training loop alone ("--tuner gd" runs the same loop with a constant lr, for the
+// CDAT / GD memory ratio).
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
@@ -7,34 +9,66 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "data/idx.h"
 
+namespace {
+
+// A field of /proc/self/status in MiB (VmRSS: current, VmHWM: peak since the last reset).
+double status_mib(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) / 1024.0;
+  }
+  return 0.0;
+}
+
+// Resets VmHWM to the current RSS (Linux ≥ 4.0), so the peak measured afterwards is the loop's own.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+}  // namespace
+
 int main(int argc, char** argv) {
   int64_t width = 128, samples = 1024, steps = 50, threads = 0;
+  std::string tuner = "cdat";
   for (int i = 1; i + 1 < argc; i += 2) {
     const int64_t value = std::atoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--width")) width = value;
+    if (!std::strcmp(argv[i], "--tuner")) tuner = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--width")) width = value;
     else if (!std::strcmp(argv[i], "--samples")) samples = value;
     else if (!std::strcmp(argv[i], "--steps")) steps = value;
     else if (!std::strcmp(argv[i], "--threads")) threads = value;
-    else return std::fprintf(stderr, "usage: peer_loop --width W --samples N --steps S --threads T\n"), 2;
+    else return std::fprintf(stderr, "usage: peer_loop --width W --samples N --steps S --threads T --tuner cdat|gd\n"), 2;
   }
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  auto data = cdat::data::load_fashion_mnist("", cdat::data::Split::Train);
-  auto x = data.inputs.narrow(0, 0, samples).reshape({samples, 784});
-  x = (x - x.mean(0)) / (x.std(0) + 1e-2);
-  auto y = data.labels.narrow(0, 0, samples);
+  torch::Tensor x, y;
+  {
+    auto data = cdat::data::load_fashion_mnist("", cdat::data::Split::Train);
+    x = data.inputs.narrow(0, 0, samples).reshape({samples, 784});
+    x = (x - x.mean(0)) / (x.std(0) + 1e-2);
+    y = data.labels.narrow(0, 0, samples).clone();
+  }
   torch::nn::Sequential model(torch::nn::Linear(784, width), torch::nn::ReLU(), torch::nn::Linear(width, width),
                               torch::nn::ReLU(), torch::nn::Linear(width, 10));
-  cdat::TunedOptimizer optimizer(model->parameters(), std::make_unique<cdat::GradientDescent>(),
-                                 std::make_unique<cdat::CdatTuner>());
+  std::unique_ptr<cdat::Tuner> step_size;
+  if (tuner == "gd") {
+    step_size = std::make_unique<cdat::ConstantTuner>(0.05);
+  } else {
+    step_size = std::make_unique<cdat::CdatTuner>();
+  }
+  cdat::TunedOptimizer optimizer(model->parameters(), std::make_unique<cdat::GradientDescent>(), std::move(step_size));
   auto closure = [&] { return torch::nn::functional::cross_entropy(model->forward(x), y); };
+  const double baseline_mib = status_mib("VmRSS");
+  reset_peak_rss();
   for (int i = 0; i < 3; ++i) optimizer.step(closure);  // warm-up
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) optimizer.step(closure);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::printf("ms_per_step %.3f\nfinal_loss %.6f\n", ms / steps, optimizer.last_stats().loss);
+  std::printf("baseline_rss_mib %.1f\npeak_rss_mib %.1f\nloop_peak_above_baseline_mib %.1f\n", baseline_mib,
+              status_mib("VmHWM"), status_mib("VmHWM") - baseline_mib);
   return 0;
 }
