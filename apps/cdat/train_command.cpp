@@ -6,6 +6,8 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "progress_bar.h"
 #include "run_options.h"
@@ -16,9 +18,15 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void request_stop(int) { g_stop = true; }
+extern "C" void request_stop(int) {
+  g_stop = true;
+  static const char note[] = "\ncdat: finishing the current step, then saving a checkpoint\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, note, sizeof note - 1);  // async-signal-safe
+}
 
-// SIGINT/SIGTERM finish the current step, checkpoint and exit non-zero.
+// SIGINT/SIGTERM finish the current step, checkpoint and exit non-zero. A repeated signal changes nothing
+// (an impatient second Ctrl-C must not cost the run); SIGKILL still stops at once, and the previous
+// checkpoint then stays loadable (checkpoints are written atomically).
 void install_signal_handlers() {
   struct sigaction action {};
   action.sa_handler = request_stop;

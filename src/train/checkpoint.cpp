@@ -5,16 +5,19 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 
 namespace cdat::train {
 namespace {
 
-void fsync_path(const std::string& path) {
+// fsync(2) of a file or directory; false if it could not be opened or synced.
+bool fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
   ::close(fd);
+  return ok;
 }
 
 std::string parent_dir(const std::string& path) {
@@ -35,10 +38,28 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   archive.write("meta.initial_loss", torch::tensor(meta.initial_loss, torch::kFloat64));
   archive.write("meta.best_loss", torch::tensor(meta.best_loss, torch::kFloat64));
   archive.write("meta.wall_time_s", torch::tensor(meta.wall_time_s, torch::kFloat64));
-  // The previous checkpoint stays loadable until the new one is complete on disk.
+  archive.write("meta.data_seed", torch::tensor(meta.data_seed, torch::kInt64));
+  archive.write("meta.batch_size", torch::tensor(meta.batch_size, torch::kInt64));
+  {
+    // Nothing in training draws from it today (batches and Lanczos use their own seeded generators);
+    // saved so that anything that does later (dropout, augmentation) resumes exactly too.
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng.cpu", generator.get_state());
+  }
+  // The previous checkpoint stays loadable until the new one is complete on disk: write a temporary
+  // file, flush it to disk, then rename it over the old one (atomic on POSIX) and sync the directory.
   const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  fsync_path(tmp);
+  try {
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write checkpoint " + tmp + ": " + e.what_without_backtrace());
+  }
+  if (!fsync_path(tmp)) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot flush checkpoint " + tmp + " to disk");
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write checkpoint " + path);
   fsync_path(parent_dir(path));
 }
@@ -61,6 +82,16 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
     meta.initial_loss = scalar("meta.initial_loss").item<double>();
     meta.best_loss = scalar("meta.best_loss").item<double>();
     meta.wall_time_s = scalar("meta.wall_time_s").item<double>();
+    // Optional keys (older checkpoints lack them). Each read needs a fresh tensor: reading into a defined
+    // one set_()s it in place, which fails for another dtype or size.
+    torch::Tensor data_seed, batch_size, rng;
+    if (archive.try_read("meta.data_seed", data_seed)) meta.data_seed = data_seed.item<int64_t>();
+    if (archive.try_read("meta.batch_size", batch_size)) meta.batch_size = batch_size.item<int64_t>();
+    if (archive.try_read("rng.cpu", rng)) {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng);
+    }
   } catch (const c10::Error& e) {
     throw std::runtime_error("cannot load checkpoint " + path + ": " + e.what_without_backtrace());
   }

@@ -224,11 +224,18 @@ RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool res
   fs::create_directories(out);
   if (resume) {
     meta = load_checkpoint(checkpoint_path.string(), *model, *optimizer);
+    if ((meta.data_seed >= 0 && meta.data_seed != c.seed) || (meta.batch_size >= 0 && meta.batch_size != c.batch_size)) {
+      throw InvalidOption(fmt::format("resume: {} was written with seed {} and batch-size {}, but config.toml now says "
+                                      "seed {} and batch-size {}; the batches would differ",
+                                      checkpoint_path.string(), meta.data_seed, meta.batch_size, c.seed, c.batch_size));
+    }
   } else {
     write_text_atomically(out / "config.toml", to_toml(c));
     meta.initial_loss = evaluate(*model, loss_kind, data.train).loss;
     meta.best_loss = meta.initial_loss;
   }
+  meta.data_seed = c.seed;
+  meta.batch_size = c.batch_size;
   summary.initial_train_loss = meta.initial_loss;
   summary.best_train_loss = meta.best_loss;
   MetricsLog log((out / "metrics.csv").string(), resume ? meta.step : -1);
