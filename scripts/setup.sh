@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib # `cdat plot`
   python3-torch              # bench/peer: the same loop in PyTorch-Python
+  clang-14 libclang-rt-14-dev  # CI: libFuzzer targets of the readers (tests/fuzz, docs/reliability.md)
 )
 
 missing=()

@@ -69,10 +69,14 @@ void GzFile::read_exact(uint8_t* dst, int64_t n, const std::string& what) {
 std::vector<uint8_t> GzFile::read_vector(int64_t n, const std::string& what) {
   std::vector<uint8_t> out;
   const int64_t start = offset_;
-  constexpr int64_t kChunk = int64_t{64} << 20;
-  out.reserve(static_cast<size_t>(std::min(n, kChunk)));
+  // Chunks of 1 MiB doubling up to 64 MiB: a short file whose header claims gigabytes fails after
+  // allocating (and zeroing) at most 1 MiB, while a real file needs only a few chunks.
+  constexpr int64_t kMaxChunk = int64_t{64} << 20;
+  int64_t chunk = int64_t{1} << 20;
+  out.reserve(static_cast<size_t>(std::min(n, chunk)));
   while (static_cast<int64_t>(out.size()) < n) {
-    const int64_t want = std::min(kChunk, n - static_cast<int64_t>(out.size()));
+    const int64_t want = std::min(chunk, n - static_cast<int64_t>(out.size()));
+    chunk = std::min(2 * chunk, kMaxChunk);
     const size_t old = out.size();
     out.resize(old + static_cast<size_t>(want));
     const int64_t got = read_some(out.data() + old, want);
@@ -96,13 +100,15 @@ void GzFile::expect_end() {
 
 std::vector<uint8_t> GzFile::read_all() {
   std::vector<uint8_t> out;
-  constexpr int64_t kChunk = int64_t{1} << 20;
+  // Chunks of 64 KiB doubling up to 16 MiB: small files stay cheap, large ones need few reads.
+  int64_t chunk = int64_t{64} << 10;
   while (true) {
     const size_t old = out.size();
-    out.resize(old + kChunk);
-    const int64_t got = read_some(out.data() + old, kChunk);
+    out.resize(old + static_cast<size_t>(chunk));
+    const int64_t got = read_some(out.data() + old, chunk);
     out.resize(old + static_cast<size_t>(got));
-    if (got < kChunk) break;
+    if (got < chunk) break;
+    chunk = std::min(2 * chunk, int64_t{16} << 20);
   }
   return out;
 }
