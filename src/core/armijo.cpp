@@ -1,25 +1,16 @@
 #include <cdat/armijo.h>
 #include <cdat/errors.h>
 
+#include "option_checks.h"
+
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <string>
 
 namespace cdat {
-namespace {
 
-void require(bool condition, const std::string& message) {
-  if (!condition) throw InvalidOption(message);
-}
-
-std::string str(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-}  // namespace
+using detail::require;
+using detail::str;
 
 void validate(const LinesearchOptions& o, const char* prefix) {
   const std::string p = prefix;

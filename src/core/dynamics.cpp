@@ -2,6 +2,8 @@
 #include <cdat/dynamics.h>
 #include <cdat/errors.h>
 
+#include "option_checks.h"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -9,15 +11,9 @@
 namespace cdat::dynamics {
 namespace {
 
-void require(bool condition, const std::string& message) {
-  if (!condition) throw InvalidOption("dynamics: " + message);
-}
+void require(bool condition, const std::string& message) { detail::require(condition, "dynamics: " + message); }
 
-std::string str(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
+using detail::str;
 
 bool finite_at_least(double value, double low) { return std::isfinite(value) && value >= low; }
 bool finite_positive(double value) { return std::isfinite(value) && value > 0.0; }

@@ -1,12 +1,17 @@
 #include <cdat/errors.h>
 #include <cdat/tuner.h>
 
+#include "option_checks.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
 
 namespace cdat {
 namespace {
+
+using detail::require;
+using detail::str;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -20,15 +25,6 @@ double read_scalar(torch::serialize::InputArchive& archive, const std::string& k
   return t.item<double>();
 }
 
-void require(bool condition, const std::string& message) {
-  if (!condition) throw InvalidOption(message);
-}
-
-std::string str(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
 
 }  // namespace
 
