@@ -118,6 +118,9 @@ std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorL
   t.cdat.max_lr = c.max_lr;
   TunedOptimizerOptions o;
   o.measure_curvature = c.measure_curvature;
+  o.curvature_mode = c.curvature_mode == "secant" ? CurvatureMode::kSecant
+                     : c.curvature_mode == "fd"   ? CurvatureMode::kFiniteDifference
+                                                  : CurvatureMode::kExact;
   return std::make_unique<TunedOptimizer>(params, make_direction(c.optimizer, d), make_tuner(c.tuner, t), o);
 }
 

@@ -12,15 +12,16 @@
 
 #include <cdat/cdat.h>
 
-#include "data/idx.h"
 #include "problems.h"
+#include "run_folders.h"
 #include "train/runner.h"
 
 namespace cdat::train {
 namespace {
 namespace fs = std::filesystem;
-
-bool fashion_mnist_installed() { return fs::exists(data::default_fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz"); }
+using testing::Checkpoint;
+using testing::fashion_mnist_installed;
+using testing::read_checkpoint;
 
 RunConfig small_run(const std::string& name) {
   RunConfig c;
@@ -31,34 +32,6 @@ RunConfig small_run(const std::string& name) {
   c.out = (fs::path(::testing::TempDir()) / ("cdat_numerics_" + name)).string();
   fs::remove_all(c.out);
   return c;
-}
-
-struct Checkpoint {
-  int64_t step = -1;
-  torch::Tensor parameters;  // every tensor of the model archive, flattened
-};
-
-void collect_tensors(torch::serialize::InputArchive& archive, std::vector<torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    torch::Tensor t;
-    torch::serialize::InputArchive child;
-    if (archive.try_read(key, t)) {
-      out.push_back(t.reshape(-1).to(torch::kFloat64));
-    } else if (archive.try_read(key, child)) {
-      collect_tensors(child, out);
-    }
-  }
-}
-
-Checkpoint read_checkpoint(const std::string& dir) {
-  torch::serialize::InputArchive archive, model;
-  archive.load_from(dir + "/checkpoint.pt");
-  archive.read("model", model);
-  std::vector<torch::Tensor> flat;
-  collect_tensors(model, flat);
-  torch::Tensor step;
-  archive.read("meta.step", step);
-  return {step.item<int64_t>(), torch::cat(flat)};
 }
 
 // metrics.csv as rows of cells (empty cell → NaN), keyed by the header.

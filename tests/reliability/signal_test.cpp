@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "data/idx.h"
+#include "run_folders.h"
 #include "train/sweep.h"
 
 extern char** environ;
@@ -26,8 +26,12 @@ namespace cdat::train {
 namespace {
 namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
+using testing::Checkpoint;
+using testing::fashion_mnist_installed;
+using testing::lines;
+using testing::metrics_without_time;
+using testing::read_checkpoint;
 
-bool fashion_mnist_installed() { return fs::exists(data::default_fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz"); }
 
 // Starts `cdat ARGS` with stdout and stderr to `log`.
 pid_t spawn_cdat(const Args& args, const std::string& log) {
@@ -59,48 +63,6 @@ std::string read_text(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::vector<std::string> lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// metrics.csv without its last column (wall_time_s).
-std::vector<std::string> metrics_without_time(const std::string& dir) {
-  auto rows = lines(dir + "/metrics.csv");
-  for (auto& r : rows) r = r.substr(0, r.rfind(','));
-  return rows;
-}
-
-void collect_tensors(torch::serialize::InputArchive& archive, std::vector<torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    torch::Tensor t;
-    torch::serialize::InputArchive child;
-    if (archive.try_read(key, t)) {
-      out.push_back(t.reshape(-1).to(torch::kFloat64));
-    } else if (archive.try_read(key, child)) {
-      collect_tensors(child, out);
-    }
-  }
-}
-
-struct Checkpoint {
-  int64_t step = -1;
-  torch::Tensor parameters;
-};
-
-Checkpoint read_checkpoint(const std::string& dir) {
-  torch::serialize::InputArchive archive, model;
-  archive.load_from(dir + "/checkpoint.pt");
-  archive.read("model", model);
-  std::vector<torch::Tensor> flat;
-  collect_tensors(model, flat);
-  torch::Tensor step;
-  archive.read("meta.step", step);
-  return {step.item<int64_t>(), torch::cat(flat)};
 }
 
 void interrupt_and_resume(int signal, const std::string& name, const Args& extra) {

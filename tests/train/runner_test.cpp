@@ -7,15 +7,18 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data/idx.h"
+#include "run_folders.h"
 #include "train/metrics_log.h"
 #include "train/runner.h"
 
 namespace cdat::train {
 namespace {
 namespace fs = std::filesystem;
+using testing::fashion_mnist_installed;
+using testing::lines;
+using testing::metrics_without_time;
 
-bool fashion_mnist_installed() { return fs::exists(data::default_fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz"); }
+torch::Tensor checkpoint_parameters(const std::string& dir) { return testing::read_checkpoint(dir).parameters; }
 
 RunConfig small_run(const std::string& name) {
   RunConfig c;
@@ -27,42 +30,6 @@ RunConfig small_run(const std::string& name) {
   c.out = (fs::path(::testing::TempDir()) / ("cdat_runner_" + name)).string();
   fs::remove_all(c.out);
   return c;
-}
-
-std::vector<std::string> lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// metrics.csv rows without the wall_time_s column (the last one), which differs between runs.
-std::vector<std::string> metrics_without_time(const std::string& dir) {
-  auto rows = lines(dir + "/metrics.csv");
-  for (auto& r : rows) r = r.substr(0, r.rfind(','));
-  return rows;
-}
-
-// Every tensor of an archive, sub-module archives included, flattened in key order.
-void collect_tensors(torch::serialize::InputArchive& archive, std::vector<torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    torch::Tensor t;
-    torch::serialize::InputArchive child;
-    if (archive.try_read(key, t)) {
-      out.push_back(t.reshape(-1).to(torch::kFloat64));
-    } else if (archive.try_read(key, child)) {
-      collect_tensors(child, out);
-    }
-  }
-}
-
-torch::Tensor checkpoint_parameters(const std::string& dir) {
-  torch::serialize::InputArchive archive, model;
-  archive.load_from(dir + "/checkpoint.pt");
-  archive.read("model", model);
-  std::vector<torch::Tensor> flat;
-  collect_tensors(model, flat);
-  return torch::cat(flat);
 }
 
 TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
