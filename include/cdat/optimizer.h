@@ -69,7 +69,7 @@ class TunedOptimizer {
 
  private:
   bool has_secant_history() const;
-  double curvature(Objective& objective, const TensorList& u) const;
+  double curvature(Objective& objective, const TensorList& u, double u_sq_norm) const;
 
   TensorList params_;
   std::unique_ptr<Direction> direction_;

@@ -66,9 +66,7 @@ class LazyStepContext final : public StepContext {
   }
   double value_at(double eta) override { return objective_.value_at(direction_, eta); }
 
-  double measured_slope() const { return slope_; }
   double measured_curvature() const { return curvature_; }
-  double measured_direction_sq_norm() const { return direction_sq_norm_; }
 
  private:
   int64_t step_;
@@ -92,17 +90,17 @@ TunedOptimizer::TunedOptimizer(TensorList params, std::unique_ptr<Direction> dir
 
 bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
 
-double TunedOptimizer::curvature(Objective& objective, const TensorList& u) const {
+double TunedOptimizer::curvature(Objective& objective, const TensorList& u, double u_sq_norm) const {
   const bool secant = options_.curvature_mode == CurvatureMode::kSecant && has_secant_history();
   if (secant) {
     // y = g_t − g_{t−1} over the step s = η_{t−1} u_{t−1}: uᵀ_{t−1} y / η_{t−1} = u_{t−1}ᵀ H̄ u_{t−1} for the
     // Hessian averaged along the step; rescaled from ‖u_{t−1}‖² to ‖u_t‖².
     const double along_previous = (dot(last_direction_, objective.gradient()) - dot(last_direction_, previous_gradient_)) /
                                   previous_lr_;
-    return along_previous / dot(last_direction_, last_direction_) * dot(u, u);
+    return along_previous / dot(last_direction_, last_direction_) * u_sq_norm;
   }
   if (options_.curvature_mode == CurvatureMode::kFiniteDifference) {
-    const double u_norm = norm(u);
+    const double u_norm = std::sqrt(u_sq_norm);
     if (u_norm == 0.0) return 0.0;
     const double h = options_.fd_step * std::max(norm(params_), 1.0) / u_norm;
     return (dot(objective.gradient_at(u, h), u) - dot(objective.gradient_at(u, -h), u)) / (2.0 * h);
@@ -118,7 +116,8 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   objective.evaluate(wants_curvature && exact);
 
   const TensorList u = direction_->compute(params_, objective.gradient());
-  LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u); });
+  // ‖u‖² comes from the context, which computes it at most once per step.
+  LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u, context.direction_sq_norm()); });
   if (options_.measure_curvature) context.curvature();
   const double lr = tuner_->learning_rate(context);
   objective.release_graph();
