@@ -62,6 +62,7 @@ void run_train(const TrainArgs& args) {
   install_signal_handlers();
   ProgressBar bar(train::run_label(config));
   auto progress = [&](const train::Progress& p) {
+    if (!p.warning.empty()) std::cerr << "\ncdat: warning at step " << p.step - 1 << ": " << p.warning << "\n";
     if (!args.quiet) bar.update(p.step, p.total, p.loss, p.lr, p.elapsed_s);
   };
   const auto summary = train::run_training(config, progress, !args.resume.empty(), [] { return g_stop.load(); });

@@ -30,6 +30,11 @@ class Objective {
   TensorList hvp(const TensorList& v, bool keep_graph = true);
   // uᵀHu at the evaluated point (one extra backward). Requires evaluate(true).
   double curvature(const TensorList& u, bool keep_graph = false);
+  // uᵀHu by forward-over-reverse: a NEW forward and backward pass in which the parameters carry the
+  // tangent u (LibTorch forward AD, dual level 0), so that the gradient's tangent is Hu. Needs no graph
+  // from evaluate(). Throws c10::Error when an op of the loss or of its backward has no forward
+  // derivative; the parameters are left without tangent in every case.
+  double curvature_forward_over_reverse(const TensorList& u);
 
   // f(w + η u) by one forward pass without autograd; the parameters are restored bit-exactly.
   double value_at(const TensorList& u, double eta);

@@ -7,6 +7,7 @@
 #include <cdat/tuner.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace cdat {
@@ -21,6 +22,9 @@ struct StepStats {
   double grad_norm = kNotMeasured;     // ‖g_t‖
   double direction_norm = kNotMeasured;  // ‖u_t‖
   TunerReport tuner;                   // what the tuner computed
+  // One line when something changed how this step was computed (e.g. forward AD was unsupported and the
+  // run falls back to exact double backward from this step on); empty otherwise.
+  std::string warning;
 };
 
 // How a step obtains uᵀHu when a tuner (or measure_curvature) asks for it.
@@ -34,6 +38,11 @@ enum class CurvatureMode {
   // Central finite differences uᵀ(g(w + hu) − g(w − hu)) / 2h with h‖u‖ = fd_step·max(‖w‖, 1):
   // two extra gradients; a check of the exact mode.
   kFiniteDifference,
+  // Forward-over-reverse: a second forward and backward pass with the parameters carrying the tangent u
+  // (forward-mode AD), uᵀ·JVP(∇f, u). Exact like kExact, but it cannot share the step's forward pass
+  // (u depends on g), so it costs more. If an op lacks a forward derivative, the step and the rest of the
+  // run fall back to kExact once, with StepStats::warning naming the op.
+  kForwardOverReverse,
 };
 
 struct TunedOptimizerOptions {
@@ -57,6 +66,8 @@ class TunedOptimizer {
   // u_t of the last step (for diagnostics such as the alignment with the top eigenvector).
   const TensorList& last_direction() const { return last_direction_; }
   int64_t steps() const { return steps_; }
+  // kForwardOverReverse: why forward AD failed (the run then uses kExact); empty while it works.
+  const std::string& forward_ad_failure() const { return forward_ad_failure_; }
   const TensorList& params() const { return params_; }
   Direction& direction() { return *direction_; }
   const Direction& direction() const { return *direction_; }
@@ -69,7 +80,9 @@ class TunedOptimizer {
 
  private:
   bool has_secant_history() const;
-  double curvature(Objective& objective, const TensorList& u, double u_sq_norm) const;
+  bool needs_gradient_graph(bool wants_curvature) const;
+  double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
+  std::optional<double> forward_over_reverse(Objective& objective, const TensorList& u);
 
   TensorList params_;
   std::unique_ptr<Direction> direction_;
@@ -81,6 +94,9 @@ class TunedOptimizer {
   // kSecant: the previous step's gradient and lr (its direction is last_direction_).
   TensorList previous_gradient_;
   double previous_lr_ = 0.0;
+  // kForwardOverReverse: non-empty once forward AD has failed; warning_ is reported by the next stats.
+  std::string forward_ad_failure_;
+  std::string warning_;
 };
 
 // torch::save(optimizer, path) / torch::load(optimizer, path) support.

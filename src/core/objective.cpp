@@ -19,6 +19,19 @@ TensorList grad_or_zeros(const torch::Tensor& output, const TensorList& inputs, 
   return grads;
 }
 
+// A forward-AD dual level that is exited however the scope ends (which clears every tangent set in it).
+class DualLevel {
+ public:
+  DualLevel() : level_(torch::autograd::forward_ad::enter_dual_level()) {}
+  ~DualLevel() { torch::autograd::forward_ad::exit_dual_level(level_); }
+  DualLevel(const DualLevel&) = delete;
+  DualLevel& operator=(const DualLevel&) = delete;
+  uint64_t level() const { return level_; }
+
+ private:
+  uint64_t level_;
+};
+
 }  // namespace
 
 Objective::Objective(TensorList params, LossClosure closure)
@@ -62,6 +75,27 @@ TensorList Objective::hvp(const TensorList& v, bool keep_graph) {
 
 double Objective::curvature(const TensorList& u, bool keep_graph) {
   const double value = dot(hvp(u, keep_graph), u);
+  if (!std::isfinite(value)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
+  return value;
+}
+
+double Objective::curvature_forward_over_reverse(const TensorList& u) {
+  const DualLevel dual;
+  // LibTorch's backward formulas propagate tangents through their saved tensors at level 0 only.
+  TORCH_CHECK(dual.level() == 0, "cdat: forward-over-reverse needs forward-AD level 0 (another level is open)");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    params_[i]._set_fw_grad(u[i].detach(), dual.level(), /*is_inplace_op=*/false);
+  }
+  // The backward's ops compute their tangents (forward AD is not switched off by the engine's no-grad
+  // mode), so no graph of the backward itself is needed.
+  const TensorList grads = grad_or_zeros(closure_(), params_, /*retain_graph=*/false, /*create_graph=*/false);
+  std::vector<torch::Tensor> parts;
+  parts.reserve(grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const torch::Tensor hu = grads[i]._fw_grad(dual.level());  // undefined: Hu is zero for this tensor
+    if (hu.defined()) parts.push_back((hu.detach() * u[i].detach()).sum().to(torch::kFloat64));
+  }
+  const double value = parts.empty() ? 0.0 : torch::stack(parts).sum().item<double>();
   if (!std::isfinite(value)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
   return value;
 }

@@ -90,7 +90,18 @@ TunedOptimizer::TunedOptimizer(TensorList params, std::unique_ptr<Direction> dir
 
 bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
 
-double TunedOptimizer::curvature(Objective& objective, const TensorList& u, double u_sq_norm) const {
+bool TunedOptimizer::needs_gradient_graph(bool wants_curvature) const {
+  if (!wants_curvature) return false;
+  switch (options_.curvature_mode) {
+    case CurvatureMode::kExact: return true;
+    case CurvatureMode::kSecant: return !has_secant_history();
+    case CurvatureMode::kForwardOverReverse: return !forward_ad_failure_.empty();
+    case CurvatureMode::kFiniteDifference: return false;
+  }
+  return true;
+}
+
+double TunedOptimizer::curvature(Objective& objective, const TensorList& u, double u_sq_norm) {
   const bool secant = options_.curvature_mode == CurvatureMode::kSecant && has_secant_history();
   if (secant) {
     // y = g_t − g_{t−1} over the step s = η_{t−1} u_{t−1}: uᵀ_{t−1} y / η_{t−1} = u_{t−1}ᵀ H̄ u_{t−1} for the
@@ -105,15 +116,31 @@ double TunedOptimizer::curvature(Objective& objective, const TensorList& u, doub
     const double h = options_.fd_step * std::max(norm(params_), 1.0) / u_norm;
     return (dot(objective.gradient_at(u, h), u) - dot(objective.gradient_at(u, -h), u)) / (2.0 * h);
   }
+  if (options_.curvature_mode == CurvatureMode::kForwardOverReverse && forward_ad_failure_.empty()) {
+    if (auto value = forward_over_reverse(objective, u)) return *value;
+    objective.evaluate(/*keep_graph_for_curvature=*/true);  // this step's fallback needs the gradient graph
+  }
   return objective.curvature(u, /*keep_graph=*/false);
+}
+
+// uᵀHu by forward AD, or nothing (and the run switches to exact) when an op has no forward derivative.
+std::optional<double> TunedOptimizer::forward_over_reverse(Objective& objective, const TensorList& u) {
+  try {
+    return objective.curvature_forward_over_reverse(u);
+  } catch (const c10::Error& e) {
+    std::string reason = e.what_without_backtrace();
+    reason = reason.substr(0, reason.find('\n'));
+    forward_ad_failure_ = reason.empty() ? "forward AD failed" : reason;
+    warning_ = "curvature mode forward-over-reverse unsupported (" + forward_ad_failure_ +
+               "); exact double backward from step " + std::to_string(steps_) + " on";
+    return std::nullopt;
+  }
 }
 
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   Objective objective(params_, closure);
   const bool wants_curvature = tuner_->needs_curvature() || options_.measure_curvature;
-  const bool exact = options_.curvature_mode == CurvatureMode::kExact ||
-                     (options_.curvature_mode == CurvatureMode::kSecant && !has_secant_history());
-  objective.evaluate(wants_curvature && exact);
+  objective.evaluate(needs_gradient_graph(wants_curvature));
 
   const TensorList u = direction_->compute(params_, objective.gradient());
   // ‖u‖² comes from the context, which computes it at most once per step.
@@ -134,6 +161,8 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.grad_norm = norm(objective.gradient());
   stats.direction_norm = std::sqrt(context.direction_sq_norm());
   stats.tuner = tuner_->report();
+  stats.warning = std::move(warning_);
+  warning_.clear();
   stats_ = stats;
   if (options_.curvature_mode == CurvatureMode::kSecant) {
     previous_gradient_ = objective.gradient();

@@ -65,7 +65,7 @@ const std::vector<Field>& fields() {
       {{"lanczos-iters", K::kInt, "Lanczos iterations for the sharpness"}, &RunConfig::lanczos_iters},
       {{"measure-curvature", K::kBool, "log uᵀHu every step even if the tuner does not need it"},
        &RunConfig::measure_curvature},
-      {{"curvature-mode", K::kString, "how uᵀHu is computed: exact, secant (lags one step, no extra cost) or fd"},
+      {{"curvature-mode", K::kString, "how uᵀHu is computed: exact (double backward), forward (forward-over-reverse AD; falls back to exact where an op lacks forward AD), secant (lags one step, no extra cost) or fd"},
        &RunConfig::curvature_mode},
       {{"device", K::kString, "cpu or cuda"}, &RunConfig::device},
       {{"dtype", K::kString, "float32 or float64"}, &RunConfig::dtype},
@@ -286,7 +286,7 @@ void validate(const RunConfig& c) {
   require(c.seed >= 0, "seed", ">= 0", std::to_string(c.seed));
   require(c.sharpness_every >= 0, "sharpness-every", ">= 0 (0 = never)", std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
-  require_one_of("curvature-mode", c.curvature_mode, {"exact", "secant", "fd"});
+  require_one_of("curvature-mode", c.curvature_mode, {"exact", "forward", "secant", "fd"});
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));

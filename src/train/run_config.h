@@ -51,7 +51,7 @@ struct RunConfig {
   int64_t sharpness_every = 25;           // 0 = never
   int64_t lanczos_iters = 20;
   bool measure_curvature = true;          // log uᵀHu even when the tuner does not need it
-  std::string curvature_mode = "exact";   // exact (double backward), secant (lagged, free), fd (finite differences)
+  std::string curvature_mode = "exact";   // exact (double backward), forward (forward-over-reverse), secant (lagged, free), fd
   std::string device = "cpu";             // cpu, cuda
   std::string dtype = "float32";          // float32, float64
   int64_t threads = 0;                    // torch intra-op threads; 0 = the library default

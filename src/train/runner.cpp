@@ -120,6 +120,7 @@ std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorL
   o.measure_curvature = c.measure_curvature;
   o.curvature_mode = c.curvature_mode == "secant" ? CurvatureMode::kSecant
                      : c.curvature_mode == "fd"   ? CurvatureMode::kFiniteDifference
+                     : c.curvature_mode == "forward" ? CurvatureMode::kForwardOverReverse
                                                   : CurvatureMode::kExact;
   return std::make_unique<TunedOptimizer>(params, make_direction(c.optimizer, d), make_tuner(c.tuner, t), o);
 }
@@ -186,6 +187,7 @@ void write_summary(const fs::path& path, const RunConfig& c, const RunSummary& s
   j["diverged"] = s.diverged;
   j["diverged_reason"] = s.diverged_reason;
   j["interrupted"] = s.interrupted;
+  j["warnings"] = s.warnings;
   j["steps"] = s.steps;
   j["wall_time_s"] = s.wall_time_s;
   write_text_atomically(path, j.dump(2) + "\n");
@@ -328,6 +330,7 @@ RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool res
       row.test_acc = e.accuracy;
     }
     summary.best_train_loss = std::min(summary.best_train_loss, s.loss);
+    if (!s.warning.empty()) summary.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
     row.wall_time_s = elapsed();
     log.append(row);
     if (s.loss > c.divergence_factor * meta.initial_loss) {
@@ -339,7 +342,7 @@ RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool res
       break;
     }
     if (c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0) checkpoint(step + 1);
-    if (progress) progress({step + 1, c.steps, s.loss, s.lr, elapsed()});
+    if (progress) progress({step + 1, c.steps, s.loss, s.lr, elapsed(), s.warning});
   }
   summary.steps = step;
   checkpoint(step);  // the last finite state: a diverged step never changed the parameters

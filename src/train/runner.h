@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace cdat::train {
 
@@ -15,6 +16,7 @@ struct Progress {
   double loss = 0.0;     // last training (batch) loss
   double lr = 0.0;
   double elapsed_s = 0.0;
+  std::string warning;   // one line when this step changed how it is computed (StepStats::warning)
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
@@ -30,6 +32,7 @@ struct RunSummary {
   int64_t steps = 0;                // steps completed
   double wall_time_s = 0.0;
   bool interrupted = false;         // stopped by a signal; resumable
+  std::vector<std::string> warnings;  // "step N: …" for each StepStats::warning (e.g. a curvature-mode fallback)
 };
 
 // Runs (or, with resume, continues) the run described by `config` in config.out. Writes config.toml,

@@ -87,6 +87,38 @@ TEST(Runner, DivergenceEndsTheRunCleanly) {
   EXPECT_TRUE(fs::exists(c.out + "/checkpoint.pt"));
 }
 
+// LibTorch 1.13 has no forward derivative for the backward of log_softmax, so `--curvature-mode forward`
+// on a cross-entropy run falls back to exact double backward at step 0, says so once, and then trains
+// exactly like an exact run. With MSE, forward AD works and there is no warning.
+TEST(Runner, ForwardCurvatureModeFallsBackOnceOnCrossEntropy) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto exact = small_run("forward_exact");
+  exact.steps = 4;
+  exact.sharpness_every = 0;
+  exact.loss = "ce";
+  auto forward = exact;
+  forward.out = small_run("forward_ce").out;
+  forward.curvature_mode = "forward";
+  std::vector<std::string> warnings;
+  run_training(exact, {});
+  const auto s = run_training(forward, [&](const Progress& p) {
+    if (!p.warning.empty()) warnings.push_back(p.warning);
+  });
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("step 0: "), std::string::npos) << s.warnings[0];
+  EXPECT_NE(s.warnings[0].find("_log_softmax_backward_data"), std::string::npos) << s.warnings[0];
+  EXPECT_EQ(warnings.size(), 1u);
+  nlohmann::json summary;
+  std::ifstream(forward.out + "/summary.json") >> summary;
+  EXPECT_EQ(summary["warnings"].size(), 1u);
+  EXPECT_EQ(metrics_without_time(forward.out), metrics_without_time(exact.out));
+
+  auto mse = forward;
+  mse.out = small_run("forward_mse").out;
+  mse.loss = "mse";
+  EXPECT_TRUE(run_training(mse, {}).warnings.empty());
+}
+
 // An interrupted run resumed from its checkpoint gives the same metrics and parameters as one that ran
 // straight through.
 void expect_exact_resume(RunConfig c) {
