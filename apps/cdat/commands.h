@@ -20,5 +20,6 @@ void add_dynamics_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_reproduce_command(CLI::App& app);
 
 }  // namespace cdat::cli

@@ -1,8 +1,6 @@
 // `cdat dynamics`: runs the simplified model of PAPER §5 (cdat::dynamics), writes its trajectory as CSV,
 // prints a summary and optionally draws it with scripts/plot_dynamics.py.
 #include <cdat/dynamics.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cmath>
@@ -17,8 +15,9 @@
 #include <vector>
 
 #include "commands.h"
+#include "experiments/dynamics_csv.h"
+#include "train/process.h"
 
-extern char** environ;
 
 namespace cdat::cli {
 namespace {
@@ -47,15 +46,6 @@ struct DynamicsFlags {
   std::string plot;
 };
 
-void write_csv(const std::string& path, const std::vector<dynamics::Record>& records) {
-  std::ofstream file(path);
-  if (!file) throw std::runtime_error("cannot open --out file '" + path + "' for writing");
-  file << "t,eta,sharpness,y,x\n" << std::setprecision(12);
-  for (const auto& r : records) file << r.t << ',' << r.eta << ',' << r.sharpness << ',' << r.y << ',' << r.x << '\n';
-  file.flush();
-  if (!file) throw std::runtime_error("failed writing --out file '" + path + "'");
-}
-
 std::string number(double x) {
   std::ostringstream out;
   out << x;
@@ -79,25 +69,11 @@ std::string label_of(const dynamics::Options& o) {
 
 // Runs scripts/plot_dynamics.py with Debian's python (matplotlib); CDAT_PYTHON overrides the interpreter.
 void plot(const std::string& csv, const std::string& label, const std::string& png) {
-  const char* env_python = std::getenv("CDAT_PYTHON");
-  const std::string python = env_python && *env_python ? env_python : "/usr/bin/python3";
+  const std::string python = train::figure_python();
   const std::string script = std::string(CDAT_SCRIPTS_DIR) + "/plot_dynamics.py";
-  std::vector<std::string> args = {python, script, csv, "--label", label, "--out", png};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ);
-  if (spawned != 0) {
-    throw std::runtime_error("cannot run " + python + " for --plot: " + std::strerror(spawned));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waiting for the --plot script failed");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("the --plot script " + script + " failed (needs matplotlib in " + python + ")");
-  }
+  const int rc = train::run_process({python, script, csv, "--label", label, "--out", png});
+  if (rc == 127) throw std::runtime_error("cannot run " + python + " for --plot");
+  if (rc != 0) throw std::runtime_error("the --plot script " + script + " failed (needs matplotlib in " + python + ")");
 }
 
 void run(DynamicsFlags& flags, const CLI::App& command) {
@@ -116,7 +92,7 @@ void run(DynamicsFlags& flags, const CLI::App& command) {
   note_ignored("--closure", o.rule == dynamics::Rule::kCdat);
 
   const std::vector<dynamics::Record> records = dynamics::simulate(o);  // validates the options
-  write_csv(flags.out, records);
+  experiments::write_dynamics_csv(flags.out, records);
   const dynamics::Summary s = dynamics::summarize(records);
   const std::string label = label_of(o);
   std::cout << "dynamics: " << label << ", " << o.steps << " steps (a=" << o.a << ", b=" << o.b

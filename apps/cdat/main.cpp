@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   cdat::cli::add_sweep_command(app);
   cdat::cli::add_dynamics_command(app);
   cdat::cli::add_plot_command(app);
+  cdat::cli::add_reproduce_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,12 +2,6 @@
 // eta*lambda with the edge at 2, gradient norm) from run folders written by `cdat train --out DIR`, by
 // running scripts/cdat_plot.py with Debian's python (matplotlib). Dynamics CSVs written by `cdat dynamics`
 // are handed on by that script to scripts/plot_dynamics.py.
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,8 +9,7 @@
 #include <vector>
 
 #include "commands.h"
-
-extern char** environ;
+#include "train/process.h"
 
 namespace cdat::cli {
 namespace {
@@ -50,25 +43,6 @@ std::string strip_image_extension(const std::string& prefix) {
   return prefix;
 }
 
-// Runs argv[0] (an absolute path) with the argument vector as is: no shell, no quoting issues.
-int run_process(const std::vector<std::string>& args) {
-  std::vector<std::string> owned = args;
-  std::vector<char*> argv;
-  for (auto& a : owned) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, owned.front().c_str(), nullptr, nullptr, argv.data(), environ);
-  if (spawned != 0) {
-    throw std::runtime_error("cannot run " + owned.front() + ": " + std::strerror(spawned));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error(std::string("waiting for the plot script failed: ") + std::strerror(errno));
-  }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
 void run(const PlotFlags& flags) {
   if (!flags.labels.empty()) {
     const auto names = CLI::detail::split(flags.labels, ',');
@@ -79,8 +53,7 @@ void run(const PlotFlags& flags) {
   }
   const std::string prefix = strip_image_extension(flags.out.empty() ? default_prefix(flags.runs.front()) : flags.out);
 
-  const char* env_python = std::getenv("CDAT_PYTHON");
-  const std::string python = env_python && *env_python ? env_python : "/usr/bin/python3";
+  const std::string python = train::figure_python();
   const std::string script = std::string(CDAT_SCRIPTS_DIR) + "/cdat_plot.py";
   std::vector<std::string> args = {python, script};
   args.insert(args.end(), flags.runs.begin(), flags.runs.end());
@@ -88,7 +61,7 @@ void run(const PlotFlags& flags) {
   if (!flags.labels.empty()) args.insert(args.end(), {"--labels", flags.labels});
   if (!flags.title.empty()) args.insert(args.end(), {"--title", flags.title});
 
-  const int rc = run_process(args);
+  const int rc = train::run_process(args);
   if (rc == 127) throw std::runtime_error("cannot run " + python + " (set CDAT_PYTHON to a python with matplotlib)");
   if (rc != 0) {
     throw std::runtime_error("plotting failed (" + script + " exited with " + std::to_string(rc) + ")");

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Regenerates the evidence behind docs/REPORT.md: runs `cdat reproduce` (default: all experiments at
+# scale 1, about an hour on 2 cores; finished runs in runs/reproduce are reused), then copies each
+# experiment's verdicts and figures into docs/reproduce/, the figures palette-compressed (PIL).
+#
+#   scripts/reproduce_report.sh [cdat reproduce arguments...]    e.g.  scripts/reproduce_report.sh eos -j 2
+#
+# Needs a built cdat (build/apps/cdat/cdat) and /usr/bin/python3 with matplotlib (PYTHON overrides).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cdat="$root/build/apps/cdat/cdat"
+python="${PYTHON:-/usr/bin/python3}"
+[[ -x "$cdat" ]] || { echo "reproduce_report: build cdat first (scripts/setup.sh)" >&2; exit 2; }
+out="$root/runs/reproduce"
+args=("$@")
+[[ ${#args[@]} -gt 0 ]] || args=(all -j 2)
+"$cdat" reproduce "${args[@]}" --out "$out"
+
+dest="$root/docs/reproduce"
+mkdir -p "$dest"
+for dir in "$out"/*/; do
+  name="$(basename "$dir")"
+  [[ "$name" == runs || ! -f "$dir/verdicts.md" ]] && continue
+  mkdir -p "$dest/$name"
+  cp "$dir/verdicts.md" "$dir/verdicts.json" "$dest/$name/"
+  for png in "$dir"/*.png; do
+    [[ -f "$png" ]] || continue
+    # 256-colour palette: a quarter of the size of matplotlib's RGBA output, the same plot to the eye.
+    "$python" -c 'import sys; from PIL import Image; Image.open(sys.argv[1]).convert("RGB").quantize(colors=256).save(sys.argv[2], optimize=True)' \
+      "$png" "$dest/$name/$(basename "$png")"
+  done
+done
+cp "$out/verdicts.md" "$dest/verdicts.md"
+du -sh "$dest"

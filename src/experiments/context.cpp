@@ -1,0 +1,88 @@
+#include "experiments/context.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "train/process.h"
+
+namespace cdat::experiments {
+namespace fs = std::filesystem;
+
+std::string Tuned::describe() const {
+  if (runs.empty()) return "no runs";
+  return fmt::format("lr {:g} (grid {:g}…{:g}, {} runs{})", runs[best].config.lr, runs.front().config.lr,
+                     runs.back().config.lr, runs.size(), at_edge ? ", best at the grid's edge" : "");
+}
+
+Context::Context(Settings settings)
+    : settings_(std::move(settings)), store_(settings_.out, settings_.executable, settings_.jobs) {}
+
+std::string Context::folder(const std::string& experiment) const {
+  const fs::path dir = fs::path(settings_.out) / experiment;
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+Tuned Context::tune_lr(const train::RunConfig& base, std::vector<double> grid, double factor) {
+  auto config_at = [&](double lr) {
+    train::RunConfig c = base;
+    c.lr = lr;
+    return c;
+  };
+  Tuned tuned;
+  for (int widenings = 0;; ++widenings) {
+    std::sort(grid.begin(), grid.end());
+    std::vector<train::RunConfig> configs;
+    for (double lr : grid) configs.push_back(config_at(lr));
+    tuned.runs = store_.run(configs);
+    tuned.best = 0;
+    for (size_t i = 1; i < tuned.runs.size(); ++i) {
+      if (tuned.runs[i].rank_loss() < tuned.runs[tuned.best].rank_loss()) tuned.best = i;
+    }
+    const bool low_edge = tuned.best == 0, high_edge = tuned.best + 1 == tuned.runs.size();
+    tuned.at_edge = tuned.runs[tuned.best].ok() && (low_edge || high_edge);
+    if (!tuned.at_edge || widenings == 2) break;
+    grid.push_back(low_edge ? grid.front() / factor : grid.back() * factor);
+  }
+  return tuned;
+}
+
+std::string Context::plot_runs(const std::string& folder, const std::string& name, const std::vector<const RunData*>& runs,
+                               const std::vector<std::string>& labels, const std::string& title) {
+  if (!settings_.figures || runs.empty()) return "";
+  std::vector<std::string> args = {settings_.python, settings_.scripts_dir + "/cdat_plot.py"};
+  std::string joined;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    args.push_back(runs[i]->folder);
+    joined += (i ? "," : "") + labels[i];
+  }
+  const std::string prefix = (fs::path(folder) / name).string();
+  args.insert(args.end(), {"--out", prefix, "--labels", joined, "--title", title});
+  const int rc = train::run_process(args);
+  if (rc != 0) {
+    std::cerr << fmt::format("reproduce: drawing {}.png failed (cdat_plot.py exited with {})\n", prefix, rc);
+    return "";
+  }
+  fs::remove(prefix + ".svg");  // the report uses the PNG
+  return name + ".png";
+}
+
+bool Context::figure_script(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {settings_.python, settings_.scripts_dir + "/reproduce_figures.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_figure_command(argv);
+}
+
+bool Context::run_figure_command(const std::vector<std::string>& argv) {
+  if (!settings_.figures) return false;
+  const int rc = train::run_process(argv);
+  if (rc != 0) {
+    std::cerr << fmt::format("reproduce: {} {} exited with {}\n", argv.front(), argv.size() > 1 ? argv[1] : "", rc);
+  }
+  return rc == 0;
+}
+
+}  // namespace cdat::experiments

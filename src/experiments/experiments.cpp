@@ -1,0 +1,35 @@
+#include "experiments/experiments.h"
+
+#include <cdat/errors.h>
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace cdat::experiments {
+
+std::string num(double x) { return std::isfinite(x) ? fmt::format("{:.3g}", x) : "—"; }
+
+const std::vector<Experiment>& all_experiments() {
+  static const std::vector<Experiment> list = {
+      {"eos", "edge of stability with constant-LR GD (§4.1)", reproduce_eos},
+      {"undershoot", "linesearch and greedy undershoot the edge, for GD and RMSProp (§4.2)", reproduce_undershoot},
+      {"cdat-full-batch", "CDAT σ=2 vs σ=1, tuned constant LR and tuned schedule, 3 optimizers × 3 workloads (§4.3)",
+       reproduce_cdat_full_batch},
+      {"one-step-vs-long", "greedy's larger early decrease vs σ=2's better long run (§4.3)", reproduce_one_step_vs_long},
+      {"mini-batch", "σ × batch-size heat maps with and without EMA (§4.4)", reproduce_mini_batch},
+      {"ablation", "CDAT's advantage over width, depth, weight decay and data size (§4.5)", reproduce_ablation},
+      {"dynamics", "the simplified model's four behaviours (§5)", reproduce_dynamics},
+  };
+  return list;
+}
+
+const Experiment& find_experiment(const std::string& name) {
+  std::string names;
+  for (const auto& e : all_experiments()) {
+    if (e.name == name) return e;
+    names += (names.empty() ? "" : ", ") + e.name;
+  }
+  throw InvalidOption("unknown experiment '" + name + "' (choose from: " + names + ", all)");
+}
+
+}  // namespace cdat::experiments

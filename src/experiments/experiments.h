@@ -1,0 +1,36 @@
+// The experiments of `cdat reproduce` (PAPER §4): each runs (or reuses) the training runs it needs, draws
+// its figures and judges the paper's claims on the numbers. One function per experiment, one file each.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "experiments/context.h"
+#include "experiments/report.h"
+
+namespace cdat::experiments {
+
+struct Experiment {
+  std::string name;  // the CLI name: eos, undershoot, ...
+  std::string summary;
+  std::function<Report(Context&)> run;
+};
+
+// In the order `cdat reproduce all` runs them.
+const std::vector<Experiment>& all_experiments();
+// Throws cdat::InvalidOption naming the experiment and listing the valid names.
+const Experiment& find_experiment(const std::string& name);
+
+Report reproduce_eos(Context& ctx);               // §4.1
+Report reproduce_undershoot(Context& ctx);        // §4.2
+Report reproduce_cdat_full_batch(Context& ctx);   // §4.3
+Report reproduce_one_step_vs_long(Context& ctx);  // §4.3, greedy vs σ = 2
+Report reproduce_mini_batch(Context& ctx);        // §4.4
+Report reproduce_ablation(Context& ctx);          // §4.5
+Report reproduce_dynamics(Context& ctx);          // §5
+
+// Shared formatting: "0.0123", "—" for NaN.
+std::string num(double x);
+
+}  // namespace cdat::experiments

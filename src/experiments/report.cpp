@@ -1,0 +1,74 @@
+#include "experiments/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace cdat::experiments {
+
+std::string to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kHolds: return "holds";
+    case Outcome::kDoesNotHold: return "does not hold";
+    case Outcome::kInconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+Finding judge(std::string claim, std::string measurement, bool condition, bool measurable) {
+  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive};
+  if (measurable) f.outcome = condition ? Outcome::kHolds : Outcome::kDoesNotHold;
+  return f;
+}
+
+std::string markdown_table(const Table& table) {
+  auto row = [](const std::vector<std::string>& cells) {
+    std::string line = "|";
+    for (const auto& c : cells) line += " " + c + " |";
+    return line + "\n";
+  };
+  std::string out;
+  if (!table.caption.empty()) out += table.caption + "\n\n";
+  out += row(table.header);
+  out += row(std::vector<std::string>(table.header.size(), "---"));
+  for (const auto& r : table.rows) out += row(r);
+  return out;
+}
+
+std::string to_markdown(const Report& report) {
+  std::string out = fmt::format("# {} (`cdat reproduce {}`)\n\n**Paper:** {}\n\n", report.title, report.name, report.paper);
+  Table verdicts{"", {"claim", "our measurement", "verdict"}, {}};
+  for (const auto& f : report.findings) verdicts.rows.push_back({f.claim, f.measurement, "**" + to_string(f.outcome) + "**"});
+  out += markdown_table(verdicts) + "\n";
+  for (const auto& t : report.tables) out += markdown_table(t) + "\n";
+  for (const auto& fig : report.figures) out += fmt::format("![{}]({})\n\n", fig, fig);
+  for (const auto& n : report.notes) out += "- " + n + "\n";
+  return out;
+}
+
+std::string to_json(const Report& report) {
+  nlohmann::json j;
+  j["experiment"] = report.name;
+  j["title"] = report.title;
+  j["paper"] = report.paper;
+  j["findings"] = nlohmann::json::array();
+  for (const auto& f : report.findings) {
+    j["findings"].push_back({{"claim", f.claim}, {"measurement", f.measurement}, {"verdict", to_string(f.outcome)}});
+  }
+  j["tables"] = nlohmann::json::array();
+  for (const auto& t : report.tables) j["tables"].push_back({{"caption", t.caption}, {"header", t.header}, {"rows", t.rows}});
+  j["figures"] = report.figures;
+  j["notes"] = report.notes;
+  return j.dump(2) + "\n";
+}
+
+std::string verdict_table(const Report& report) {
+  std::string out = fmt::format("== {}: {}\n", report.name, report.title);
+  for (const auto& f : report.findings) {
+    out += fmt::format("  [{:^14}] {}\n  {:16} {}\n", to_string(f.outcome), f.claim, "", f.measurement);
+  }
+  return out;
+}
+
+}  // namespace cdat::experiments

@@ -1,0 +1,45 @@
+// What one reproduced experiment concludes: for each of the paper's claims our measurement and whether
+// the claim holds on our runs, plus the tables and figures behind it. Written as Markdown (verdicts.md),
+// JSON (verdicts.json) and printed as a table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cdat::experiments {
+
+enum class Outcome { kHolds, kDoesNotHold, kInconclusive };
+std::string to_string(Outcome outcome);  // "holds", "does not hold", "inconclusive"
+
+struct Finding {
+  std::string claim;        // the paper's claim, on one workload/optimizer
+  std::string measurement;  // our numbers
+  Outcome outcome = Outcome::kInconclusive;
+};
+
+// Holds if `condition`, otherwise does not hold; inconclusive if `measurable` is false (missing runs).
+Finding judge(std::string claim, std::string measurement, bool condition, bool measurable = true);
+
+struct Table {
+  std::string caption;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct Report {
+  std::string name;     // the experiment, e.g. "eos"
+  std::string title;
+  std::string paper;    // the paper's finding (PAPER §4), one paragraph
+  std::vector<Finding> findings;
+  std::vector<Table> tables;
+  std::vector<std::string> figures;  // PNG paths relative to the experiment folder
+  std::vector<std::string> notes;
+};
+
+std::string to_markdown(const Report& report);
+std::string to_json(const Report& report);
+// The findings as an aligned text table for the terminal.
+std::string verdict_table(const Report& report);
+std::string markdown_table(const Table& table);
+
+}  // namespace cdat::experiments

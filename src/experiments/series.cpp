@@ -1,0 +1,74 @@
+#include "experiments/series.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cdat::experiments {
+
+Series measured(const RunData& run, const std::string& column) {
+  const auto& steps = run.column("step");
+  const auto& values = run.column(column);
+  Series s;
+  for (size_t i = 0; i < steps.size() && i < values.size(); ++i) {
+    if (std::isfinite(values[i])) {
+      s.step.push_back(steps[i]);
+      s.value.push_back(values[i]);
+    }
+  }
+  return s;
+}
+
+Series edge_scaled_sharpness(const RunData& run) {
+  const auto& steps = run.column("step");
+  const auto& sharpness = run.column("sharpness");
+  const auto& threshold = run.column("stability_threshold");
+  Series s;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (std::isfinite(sharpness[i]) && std::isfinite(threshold[i]) && threshold[i] > 0) {
+      s.step.push_back(steps[i]);
+      s.value.push_back(2.0 * sharpness[i] / threshold[i]);
+    }
+  }
+  return s;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return std::nan("");
+  const size_t mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  const double upper = values[mid];
+  if (values.size() % 2 == 1) return upper;
+  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
+}
+
+double window_median(const Series& series, double from, double to) {
+  if (series.empty()) return std::nan("");
+  const double last = series.step.back();
+  std::vector<double> inside;
+  for (size_t i = 0; i < series.step.size(); ++i) {
+    if (series.step[i] >= from * last && series.step[i] <= to * last) inside.push_back(series.value[i]);
+  }
+  return median(inside);
+}
+
+double value_at(const Series& series, double step) {
+  for (size_t i = 0; i < series.step.size(); ++i) {
+    if (series.step[i] >= step) return series.value[i];
+  }
+  return std::nan("");
+}
+
+int64_t increases(const Series& series, double from_step) {
+  int64_t count = 0;
+  for (size_t i = 1; i < series.step.size(); ++i) {
+    if (series.step[i - 1] >= from_step && series.value[i] > series.value[i - 1]) ++count;
+  }
+  return count;
+}
+
+double last_step(const RunData& run) {
+  const auto& steps = run.column("step");
+  return steps.empty() ? 0.0 : steps.back();
+}
+
+}  // namespace cdat::experiments

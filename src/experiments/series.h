@@ -1,0 +1,33 @@
+// Numbers read off a run's metrics for the verdicts of `cdat reproduce`: medians over windows of the
+// run, values at a step, counts of loss increases. Windows are fractions of the run's steps.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "experiments/run_store.h"
+
+namespace cdat::experiments {
+
+struct Series {
+  std::vector<double> step, value;  // only rows where the value was measured (finite)
+  bool empty() const { return step.empty(); }
+};
+
+// The measured (finite) points of a column.
+Series measured(const RunData& run, const std::string& column);
+// η·λ on a scale where the edge of stability is 2 for every optimizer: 2 λ / threshold, where the
+// threshold is the optimizer's (2/η for GD and RMSProp, (2 + 2β1)/((1 − β1) η) for Adam; PAPER §3).
+Series edge_scaled_sharpness(const RunData& run);
+
+double median(std::vector<double> values);  // NaN when empty
+// Median of the points with from·T ≤ step ≤ to·T, T the last step of the run's metrics (NaN if none).
+double window_median(const Series& series, double from, double to);
+// Value at the first point with step ≥ `step` (NaN if none).
+double value_at(const Series& series, double step);
+// Number of increases from one point to the next among points with step ≥ `from_step`.
+int64_t increases(const Series& series, double from_step);
+// Last step of a run's metrics (0 if empty).
+double last_step(const RunData& run);
+
+}  // namespace cdat::experiments

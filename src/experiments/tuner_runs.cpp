@@ -1,0 +1,31 @@
+#include "experiments/tuner_runs.h"
+
+namespace cdat::experiments {
+
+std::vector<Workload> full_batch_workloads(const Context& ctx) {
+  std::vector<Workload> list = {mlp_mse(ctx.settings().scale), cnn_ce(ctx.settings().scale)};
+  if (!ctx.settings().text_file.empty()) list.push_back(nanolm_ce(ctx.settings().scale, ctx.settings().text_file));
+  return list;
+}
+
+Tuned tune_constant(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  return ctx.tune_lr(with_tuner(workload.base, optimizer, "constant"), lr_grid(workload, optimizer), kLrGridFactor);
+}
+
+Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& optimizer, double constant_lr) {
+  return ctx.tune_lr(with_tuner(workload.base, optimizer, "schedule"), {constant_lr, 2 * constant_lr}, kLrGridFactor);
+}
+
+CdatPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  auto runs = ctx.store().run({with_tuner(workload.base, optimizer, "cdat", 2.0), with_tuner(workload.base, optimizer, "cdat", 1.0)});
+  return {runs[0], runs[1]};
+}
+
+std::string optimizer_title(const std::string& optimizer) {
+  if (optimizer == "gd") return "GD";
+  if (optimizer == "rmsprop") return "RMSProp";
+  if (optimizer == "adam") return "Adam";
+  return optimizer;
+}
+
+}  // namespace cdat::experiments

@@ -1,0 +1,30 @@
+// The full-batch runs that several experiments share (§4.2, §4.3): on one workload and base optimizer,
+// CDAT σ = 2 and σ = 1 (the quadratically greedy rule), the tuned constant learning rate and the tuned
+// warm-up + cosine schedule. The run store makes a run needed by two experiments run once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "experiments/context.h"
+#include "experiments/workloads.h"
+
+namespace cdat::experiments {
+
+// The full-batch workloads: mlp-mse and cnn-ce, and nanolm-ce when a Tiny Shakespeare file is set.
+std::vector<Workload> full_batch_workloads(const Context& ctx);
+
+Tuned tune_constant(Context& ctx, const Workload& workload, const std::string& optimizer);
+// Peak learning rate of a warm-up (10 % of the steps) + cosine schedule, tuned on {1, 2} × the tuned
+// constant learning rate (widened like tune_lr).
+Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& optimizer, double constant_lr);
+
+struct CdatPair {
+  RunData sigma2, sigma1;
+};
+CdatPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer);
+
+// "gd", "rmsprop", "adam" → "GD", "RMSProp", "Adam".
+std::string optimizer_title(const std::string& optimizer);
+
+}  // namespace cdat::experiments

@@ -1,0 +1,37 @@
+// The training workloads of `cdat reproduce` (PAPER §6), sized to finish on a 2-core CPU at scale 1;
+// `scale` multiplies steps and training-set size (and widths, by √scale, when scale > 1) toward the
+// paper's sizes, and shrinks them below 1 (the CI smoke run uses a tiny scale).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/run_config.h"
+
+namespace cdat::experiments {
+
+struct Workload {
+  std::string name;         // "mlp-mse", "cnn-ce", "nanolm-ce"
+  std::string description;  // for tables and the report
+  train::RunConfig base;    // model, data, loss, steps, diagnostics; optimizer gd, tuner cdat σ=2
+};
+
+// A count scaled by `scale`, at least `minimum`.
+int64_t scaled(int64_t base, double scale, int64_t minimum);
+
+// Tanh MLP 2×128 on 2048 Fashion-MNIST images, squared loss on one-hot targets, 1000 full-batch steps.
+Workload mlp_mse(double scale);
+// CNN (2 conv layers of 8 channels) on 256 Fashion-MNIST images, cross-entropy, 150 steps.
+Workload cnn_ce(double scale);
+// NanoLM (2 layers, 4 heads, width 64, context 64) on 32 Tiny Shakespeare sequences, cross-entropy, 150 steps.
+Workload nanolm_ce(double scale, const std::string& text_file);
+
+// The base with `optimizer` and a tuner: "constant" / "schedule" (lr = peak), "cdat" (σ), "linesearch".
+train::RunConfig with_tuner(const train::RunConfig& base, const std::string& optimizer, const std::string& tuner,
+                            double value = 0.0);
+// Log-spaced learning-rate grid for an optimizer on a workload (factor between neighbours: lr_grid_factor).
+std::vector<double> lr_grid(const Workload& workload, const std::string& optimizer);
+constexpr double kLrGridFactor = 2.0;
+
+}  // namespace cdat::experiments

@@ -1,0 +1,61 @@
+// Verdicts and their Markdown / JSON forms, and the experiment registry.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cdat/errors.h>
+
+#include "experiments/experiments.h"
+#include "experiments/report.h"
+
+namespace cdat::experiments {
+namespace {
+
+TEST(Judge, HoldsDoesNotHoldOrInconclusive) {
+  EXPECT_EQ(judge("c", "m", true).outcome, Outcome::kHolds);
+  EXPECT_EQ(judge("c", "m", false).outcome, Outcome::kDoesNotHold);
+  EXPECT_EQ(judge("c", "m", true, /*measurable=*/false).outcome, Outcome::kInconclusive);
+}
+
+Report sample() {
+  Report r{"eos", "Edge of stability", "λ rises to 2/η.", {}, {}, {}, {}};
+  r.findings.push_back(judge("η = 0.04: hovers at the edge", "median η·λ 2.01", true));
+  r.findings.push_back(judge("η = 0.04: loss decreases", "0.1 → 0.2", false));
+  r.tables.push_back({"Runs.", {"η", "final loss"}, {{"0.04", "0.05"}}});
+  r.figures.push_back("eos.png");
+  r.notes.push_back("a note");
+  return r;
+}
+
+TEST(Report, MarkdownHasTheVerdictTableTablesFiguresAndNotes) {
+  const std::string md = to_markdown(sample());
+  EXPECT_NE(md.find("# Edge of stability (`cdat reproduce eos`)"), std::string::npos);
+  EXPECT_NE(md.find("| η = 0.04: hovers at the edge | median η·λ 2.01 | **holds** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| η = 0.04: loss decreases | 0.1 → 0.2 | **does not hold** |"), std::string::npos);
+  EXPECT_NE(md.find("| 0.04 | 0.05 |"), std::string::npos);
+  EXPECT_NE(md.find("![eos.png](eos.png)"), std::string::npos);
+  EXPECT_NE(md.find("- a note"), std::string::npos);
+}
+
+TEST(Report, JsonRoundTrips) {
+  const auto j = nlohmann::json::parse(to_json(sample()));
+  EXPECT_EQ(j["experiment"], "eos");
+  ASSERT_EQ(j["findings"].size(), 2u);
+  EXPECT_EQ(j["findings"][1]["verdict"], "does not hold");
+  EXPECT_EQ(j["tables"][0]["rows"][0][1], "0.05");
+}
+
+TEST(Registry, EveryExperimentOfTheIssueIsThereAndUnknownNamesAreListed) {
+  std::vector<std::string> names;
+  for (const auto& e : all_experiments()) names.push_back(e.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"eos", "undershoot", "cdat-full-batch", "one-step-vs-long", "mini-batch",
+                                             "ablation", "dynamics"}));
+  try {
+    find_experiment("warmup");
+    FAIL() << "no error";
+  } catch (const InvalidOption& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown experiment 'warmup' (choose from: eos, undershoot"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cdat::experiments
