@@ -2,6 +2,7 @@
 //   mlp:    MLP 784-512-512-10 (relu, cross-entropy) × 4096 Fashion-MNIST images, full batch;
 //   cnn:    the small CNN × 1024 Fashion-MNIST images;
 //   nanolm: the small NanoLM × 32 sequences of 64 characters of Tiny Shakespeare.
+//   plus, on MSE, GD / exact CDAT / forward-over-reverse CDAT (cross-entropy has no forward-AD support).
 // Ratios are printed from the same run (bench/ratio_reporter.h). `--benchmark_filter=mlp` runs one workload.
 #include <benchmark/benchmark.h>
 #include <cdat/cdat.h>
@@ -19,12 +20,16 @@
 
 namespace {
 
+using cdat::models::LossKind;
+
 struct Workload {
   std::shared_ptr<cdat::models::Model> model;
   torch::Tensor x, y;
-  torch::Tensor loss() { return cdat::models::cross_entropy(model->forward(x), y); }
-  cdat::LossClosure closure() {
-    return [this] { return loss(); };
+  torch::Tensor loss(LossKind kind = LossKind::CrossEntropy) {
+    return cdat::models::compute_loss(kind, model->forward(x), y);
+  }
+  cdat::LossClosure closure(LossKind kind = LossKind::CrossEntropy) {
+    return [this, kind] { return loss(kind); };
   }
 };
 
@@ -90,6 +95,18 @@ void BM_HessianVectorProduct(benchmark::State& state, std::string name) {
   }
 }
 
+// One Hv on a gradient graph that is already built: the cost of each Lanczos iteration.
+void BM_HvpOnKeptGraph(benchmark::State& state, std::string name) {
+  auto& w = workload(name);
+  auto params = w.model->parameters();
+  cdat::HessianOperator hessian(params, w.closure());
+  auto v = torch::randn({hessian.dim()}, params.front().options());
+  for (auto _ : state) {
+    auto hv = hessian(v);
+    benchmark::DoNotOptimize(hv.data_ptr());
+  }
+}
+
 void BM_Lanczos20(benchmark::State& state, std::string name) {
   auto& w = workload(name);
   auto params = w.model->parameters();
@@ -103,21 +120,23 @@ void BM_Lanczos20(benchmark::State& state, std::string name) {
 }
 
 // Steps of GD + `tuner`; the parameters are restored afterwards so that runs do not drift the workload.
+// A label names a forward-AD fallback (forward-over-reverse then measured exact double backward).
 void run_steps(benchmark::State& state, const std::string& name, std::unique_ptr<cdat::Tuner> tuner,
-               cdat::CurvatureMode mode = cdat::CurvatureMode::kExact) {
+               cdat::CurvatureMode mode = cdat::CurvatureMode::kExact, LossKind loss = LossKind::CrossEntropy) {
   auto& w = workload(name);
   auto params = w.model->parameters();
   auto saved = cdat::clone_detached(params);
   cdat::TunedOptimizerOptions options;
   options.curvature_mode = mode;
   cdat::TunedOptimizer optimizer(params, std::make_unique<cdat::GradientDescent>(), std::move(tuner), options);
-  optimizer.step(w.closure());  // untimed: the secant mode's first step has no history and is exact
+  optimizer.step(w.closure(loss));  // untimed: the secant mode's first step has no history and is exact
   double trials = 0;
   for (auto _ : state) {
-    optimizer.step(w.closure());
+    optimizer.step(w.closure(loss));
     trials += optimizer.last_stats().tuner.trials;
   }
   state.counters["trials"] = benchmark::Counter(trials, benchmark::Counter::kAvgIterations);
+  if (!optimizer.forward_ad_failure().empty()) state.SetLabel("FELL BACK: " + optimizer.forward_ad_failure());
   cdat::copy_(params, saved);
 }
 
@@ -136,6 +155,17 @@ void BM_CdatSecantStep(benchmark::State& s, std::string n) {
 void BM_CdatFiniteDifferenceStep(benchmark::State& s, std::string n) {
   run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kFiniteDifference);
 }
+// Forward-over-reverse on the MSE loss: LibTorch 1.13 has no forward derivative for log_softmax's backward,
+// so on cross-entropy it would fall back to (and measure) the exact mode. Compared with GD and exact on MSE.
+void BM_GdStepMse(benchmark::State& s, std::string n) {
+  run_steps(s, n, std::make_unique<cdat::ConstantTuner>(0.01), cdat::CurvatureMode::kExact, LossKind::MSE);
+}
+void BM_CdatStepMse(benchmark::State& s, std::string n) {
+  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kExact, LossKind::MSE);
+}
+void BM_CdatForwardStepMse(benchmark::State& s, std::string n) {
+  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kForwardOverReverse, LossKind::MSE);
+}
 void BM_GreedyStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::GreedyTuner>()); }
 void BM_LinesearchStep(benchmark::State& s, std::string n) {
   run_steps(s, n, std::make_unique<cdat::LinesearchTuner>());
@@ -150,7 +180,11 @@ const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string
     {"CdatFiniteDifferenceStep", BM_CdatFiniteDifferenceStep},
     {"GreedyStep", BM_GreedyStep},
     {"LinesearchStep", BM_LinesearchStep},
+    {"GdStepMse", BM_GdStepMse},
+    {"CdatStepMse", BM_CdatStepMse},
+    {"CdatForwardStepMse", BM_CdatForwardStepMse},
     {"HessianVectorProduct", BM_HessianVectorProduct},
+    {"HvpOnKeptGraph", BM_HvpOnKeptGraph},
     {"Lanczos20", BM_Lanczos20},
 };
 
@@ -168,8 +202,11 @@ int main(int argc, char** argv) {
              {"CDAT finite-difference step / GD step", "CdatFiniteDifferenceStep", "GdStep"},
              {"greedy step / GD step", "GreedyStep", "GdStep"},
              {"linesearch step / GD step", "LinesearchStep", "GdStep"},
+             {"MSE: CDAT step / GD step", "CdatStepMse", "GdStepMse"},
+             {"MSE: CDAT forward-over-reverse step / GD step", "CdatForwardStepMse", "GdStepMse"},
              {"GD step / gradient", "GdStep", "Gradient"},
              {"HVP / gradient", "HessianVectorProduct", "Gradient"},
+             {"HVP on a kept graph / gradient", "HvpOnKeptGraph", "Gradient"},
              {"Lanczos(20) / gradient", "Lanczos20", "Gradient"}}) {
       ratios.push_back({w + ": " + label, num + "/" + w, den + "/" + w});
     }
