@@ -55,7 +55,8 @@ Report reproduce_eos(Context& ctx) {
   const double scale = ctx.settings().scale;
   Workload w = mlp_mse(scale);
   w.base.steps = scaled(2500, scale, 4);
-  w.base.sharpness_every = std::max<int64_t>(1, w.base.steps / 100);
+  w.base.sharpness_every = std::max<int64_t>(1, w.base.steps / 100);  // the edge needs a dense λ_max curve
+  w.base.lanczos_iters = 20;
   std::vector<train::RunConfig> configs;
   for (double lr : {0.04, 0.08}) configs.push_back(with_tuner(w.base, "gd", "constant", lr));
   const auto runs = ctx.store().run(configs);

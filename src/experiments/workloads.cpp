@@ -10,11 +10,12 @@ int64_t scaled_width(int64_t width, double scale) {
   return scale > 1.0 ? static_cast<int64_t>(std::llround(static_cast<double>(width) * std::sqrt(scale))) : width;
 }
 
-// Diagnostics common to all workloads: sharpness about 20 times a run (Lanczos), test set off.
-void set_run_length(train::RunConfig& c, int64_t steps, int64_t lanczos_iters) {
+// Diagnostics common to all workloads: sharpness (Lanczos, 10 iterations: enough for λ_max to three digits
+// here) 10 times a run plus at step 0, no test set. More often would cost more than the training itself.
+void set_run_length(train::RunConfig& c, int64_t steps) {
   c.steps = steps;
-  c.sharpness_every = std::max<int64_t>(1, steps / (lanczos_iters >= 20 ? 20 : 10));
-  c.lanczos_iters = lanczos_iters;
+  c.sharpness_every = std::max<int64_t>(1, steps / 10);
+  c.lanczos_iters = 10;
   c.batch_size = 0;
   c.checkpoint_every = 0;
 }
@@ -25,35 +26,37 @@ int64_t scaled(int64_t base, double scale, int64_t minimum) {
   return std::max(minimum, static_cast<int64_t>(std::llround(static_cast<double>(base) * scale)));
 }
 
-Workload mlp_mse(double scale) {
-  Workload w{"mlp-mse", "", {}};
+namespace {
+
+// A Fashion-MNIST workload: `width` and the sizes at scale 1, scaled; depth 2, tanh, full batch.
+Workload fashion_mnist(const std::string& name, const std::string& model, const std::string& loss, int64_t width,
+                       int64_t train_size, int64_t steps, double scale) {
+  Workload w{name, "", {}};
   auto& c = w.base;
   c.dataset = "fashion-mnist";
-  c.model = "mlp";
-  c.width = scaled_width(128, scale);
+  c.model = model;
+  c.width = scaled_width(width, scale);
   c.depth = 2;
   c.activation = "tanh";
-  c.loss = "mse";
-  c.train_size = std::min<int64_t>(60000, scaled(2048, scale, 64));
-  set_run_length(c, scaled(1000, scale, 4), 20);
-  w.description = "tanh MLP 2×" + std::to_string(c.width) + ", " + std::to_string(c.train_size) +
-                  " Fashion-MNIST images, MSE, full batch, " + std::to_string(c.steps) + " steps";
+  c.loss = loss;
+  c.train_size = std::min<int64_t>(60000, scaled(train_size, scale, std::min<int64_t>(64, train_size / 8)));
+  set_run_length(c, scaled(steps, scale, 4));
+  return w;
+}
+
+}  // namespace
+
+Workload mlp_mse(double scale) {
+  Workload w = fashion_mnist("mlp-mse", "mlp", "mse", 128, 2048, 1000, scale);
+  w.description = "tanh MLP 2×" + std::to_string(w.base.width) + ", " + std::to_string(w.base.train_size) +
+                  " Fashion-MNIST images, MSE, full batch, " + std::to_string(w.base.steps) + " steps";
   return w;
 }
 
 Workload cnn_ce(double scale) {
-  Workload w{"cnn-ce", "", {}};
-  auto& c = w.base;
-  c.dataset = "fashion-mnist";
-  c.model = "cnn";
-  c.width = scaled_width(8, scale);
-  c.depth = 2;
-  c.activation = "tanh";
-  c.loss = "ce";
-  c.train_size = std::min<int64_t>(60000, scaled(256, scale, 32));
-  set_run_length(c, scaled(150, scale, 4), 10);
-  w.description = "CNN 2 conv layers × " + std::to_string(c.width) + " channels, " + std::to_string(c.train_size) +
-                  " Fashion-MNIST images, cross-entropy, full batch, " + std::to_string(c.steps) + " steps";
+  Workload w = fashion_mnist("cnn-ce", "cnn", "ce", 8, 256, 150, scale);
+  w.description = "CNN 2 conv layers × " + std::to_string(w.base.width) + " channels, " + std::to_string(w.base.train_size) +
+                  " Fashion-MNIST images, cross-entropy, full batch, " + std::to_string(w.base.steps) + " steps";
   return w;
 }
 
@@ -69,7 +72,7 @@ Workload nanolm_ce(double scale, const std::string& text_file) {
   c.context = 64;
   c.loss = "ce";
   c.train_size = scaled(32, scale, 4);
-  set_run_length(c, scaled(150, scale, 4), 10);
+  set_run_length(c, scaled(150, scale, 4));
   w.description = "NanoLM 2 layers × 4 heads, width " + std::to_string(c.width) + ", context 64, " +
                   std::to_string(c.train_size) + " Tiny Shakespeare sequences, cross-entropy, full batch, " +
                   std::to_string(c.steps) + " steps";
