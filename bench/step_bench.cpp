@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -120,23 +121,45 @@ void BM_Lanczos20(benchmark::State& state, std::string name) {
 }
 
 // Steps of GD + `tuner`; the parameters are restored afterwards so that runs do not drift the workload.
-// A label names a forward-AD fallback (forward-over-reverse then measured exact double backward).
-void run_steps(benchmark::State& state, const std::string& name, std::unique_ptr<cdat::Tuner> tuner,
+using TunerFactory = std::function<std::unique_ptr<cdat::Tuner>()>;
+
+// A fresh GD + tuner optimizer that has taken one untimed step (the secant mode's first step is exact).
+std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const TunerFactory& make_tuner,
+                                                        cdat::CurvatureMode mode, LossKind loss) {
+  cdat::TunedOptimizerOptions options;
+  options.curvature_mode = mode;
+  auto optimizer = std::make_unique<cdat::TunedOptimizer>(w.model->parameters(),
+                                                          std::make_unique<cdat::GradientDescent>(), make_tuner(), options);
+  optimizer->step(w.closure(loss));
+  return optimizer;
+}
+
+// Steps of GD + a tuner; the parameters are restored afterwards so that runs do not drift the workload.
+// A run that diverges (NonFiniteError: the lagged secant with σ = 1 does on NanoLM) restarts from the
+// saved parameters with a fresh optimizer, untimed; the counter `restarts` says how often. A label names
+// a forward-AD fallback (forward-over-reverse then measured exact double backward).
+void run_steps(benchmark::State& state, const std::string& name, const TunerFactory& make_tuner,
                cdat::CurvatureMode mode = cdat::CurvatureMode::kExact, LossKind loss = LossKind::CrossEntropy) {
   auto& w = workload(name);
   auto params = w.model->parameters();
   auto saved = cdat::clone_detached(params);
-  cdat::TunedOptimizerOptions options;
-  options.curvature_mode = mode;
-  cdat::TunedOptimizer optimizer(params, std::make_unique<cdat::GradientDescent>(), std::move(tuner), options);
-  optimizer.step(w.closure(loss));  // untimed: the secant mode's first step has no history and is exact
-  double trials = 0;
+  auto optimizer = started_optimizer(w, make_tuner, mode, loss);
+  double trials = 0, restarts = 0;
   for (auto _ : state) {
-    optimizer.step(w.closure(loss));
-    trials += optimizer.last_stats().tuner.trials;
+    try {
+      optimizer->step(w.closure(loss));
+      trials += optimizer->last_stats().tuner.trials;
+    } catch (const cdat::NonFiniteError&) {
+      state.PauseTiming();
+      ++restarts;
+      cdat::copy_(params, saved);
+      optimizer = started_optimizer(w, make_tuner, mode, loss);
+      state.ResumeTiming();
+    }
   }
   state.counters["trials"] = benchmark::Counter(trials, benchmark::Counter::kAvgIterations);
-  if (!optimizer.forward_ad_failure().empty()) state.SetLabel("FELL BACK: " + optimizer.forward_ad_failure());
+  state.counters["restarts"] = restarts;
+  if (!optimizer->forward_ad_failure().empty()) state.SetLabel("FELL BACK: " + optimizer->forward_ad_failure());
   cdat::copy_(params, saved);
 }
 
@@ -146,29 +169,37 @@ cdat::CdatOptions cdat_options(double sigma) {
   return o;
 }
 
-void BM_GdStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::ConstantTuner>(0.01)); }
-void BM_CdatStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::CdatTuner>()); }
+void BM_GdStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); });
+}
+void BM_CdatStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); });
+}
 void BM_CdatSecantStep(benchmark::State& s, std::string n) {
   // σ = 1: with the lagged secant estimate σ = 2 diverges on these workloads (see docs/performance.md).
-  run_steps(s, n, std::make_unique<cdat::CdatTuner>(cdat_options(1.0)), cdat::CurvatureMode::kSecant);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(cdat_options(1.0)); }, cdat::CurvatureMode::kSecant);
 }
 void BM_CdatFiniteDifferenceStep(benchmark::State& s, std::string n) {
-  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kFiniteDifference);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kFiniteDifference);
 }
 // Forward-over-reverse on the MSE loss: LibTorch 1.13 has no forward derivative for log_softmax's backward,
 // so on cross-entropy it would fall back to (and measure) the exact mode. Compared with GD and exact on MSE.
 void BM_GdStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, std::make_unique<cdat::ConstantTuner>(0.01), cdat::CurvatureMode::kExact, LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); }, cdat::CurvatureMode::kExact,
+            LossKind::MSE);
 }
 void BM_CdatStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kExact, LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kExact, LossKind::MSE);
 }
 void BM_CdatForwardStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, std::make_unique<cdat::CdatTuner>(), cdat::CurvatureMode::kForwardOverReverse, LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kForwardOverReverse,
+            LossKind::MSE);
 }
-void BM_GreedyStep(benchmark::State& s, std::string n) { run_steps(s, n, std::make_unique<cdat::GreedyTuner>()); }
+void BM_GreedyStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, [] { return std::make_unique<cdat::GreedyTuner>(); });
+}
 void BM_LinesearchStep(benchmark::State& s, std::string n) {
-  run_steps(s, n, std::make_unique<cdat::LinesearchTuner>());
+  run_steps(s, n, [] { return std::make_unique<cdat::LinesearchTuner>(); });
 }
 
 const std::vector<std::string> kWorkloads = {"mlp", "cnn", "nanolm"};

@@ -56,20 +56,21 @@ EigenResult lanczos(const LinearOperator& op, const torch::Tensor& like, const E
   if (max_steps < 1) throw InvalidOption("lanczos: iterations must be >= 1");
 
   torch::Tensor q = options.start ? *options.start / options.start->norm() : random_unit(like, options.seed);
-  std::vector<torch::Tensor> basis;  // Q: orthonormal Lanczos vectors
-  std::vector<double> alpha, beta;   // the tridiagonal T = tridiag(β, α, β)
-  basis.push_back(q);
+  // The Lanczos vectors are the rows of one preallocated matrix (no copy per iteration).
+  torch::Tensor basis = torch::empty({max_steps, dim}, q.options());
+  std::vector<double> alpha, beta;  // the tridiagonal T = tridiag(β, α, β)
+  basis[0].copy_(q);
   for (int k = 0; k < max_steps; ++k) {
-    torch::Tensor w = op(basis.back());
-    const double a = flat_dot(w, basis.back());
+    torch::Tensor w = op(basis[k]);
+    const double a = flat_dot(w, basis[k]);
     alpha.push_back(a);
     // Full reorthogonalisation against every previous vector, twice ("twice is enough").
-    torch::Tensor Q = torch::stack(basis, 1);
-    for (int pass = 0; pass < 2; ++pass) w = w - Q.mv(Q.t().mv(w));
+    const torch::Tensor Q = basis.narrow(0, 0, k + 1);
+    for (int pass = 0; pass < 2; ++pass) w = w - Q.t().mv(Q.mv(w));
     const double b = w.norm().item<double>();
     if (k + 1 == max_steps || b <= 1e-12 * std::abs(a) || b == 0.0) break;  // invariant subspace found
     beta.push_back(b);
-    basis.push_back(w / b);
+    basis[k + 1].copy_(w / b);
   }
   const int64_t m = static_cast<int64_t>(alpha.size());
   torch::Tensor T = torch::zeros({m, m}, torch::kFloat64);
@@ -81,9 +82,8 @@ EigenResult lanczos(const LinearOperator& op, const torch::Tensor& like, const E
   EigenResult result;
   result.iterations = static_cast<int>(m);
   result.eigenvalue = evals[m - 1].item<double>();
-  torch::Tensor Q = torch::stack(std::vector<torch::Tensor>(basis.begin(), basis.begin() + m), 1);
-  torch::Tensor y = evecs.select(1, m - 1).to(Q.options());
-  result.eigenvector = Q.mv(y);
+  torch::Tensor y = evecs.select(1, m - 1).to(basis.options());
+  result.eigenvector = basis.narrow(0, 0, m).t().mv(y);
   result.eigenvector = result.eigenvector / result.eigenvector.norm();
   const auto values = evals.contiguous();
   result.ritz_values.assign(values.data_ptr<double>(), values.data_ptr<double>() + m);
