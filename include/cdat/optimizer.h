@@ -40,8 +40,9 @@ enum class CurvatureMode {
   kFiniteDifference,
   // Forward-over-reverse: a second forward and backward pass with the parameters carrying the tangent u
   // (forward-mode AD), uᵀ·JVP(∇f, u). Exact like kExact, but it cannot share the step's forward pass
-  // (u depends on g), so it costs more. If an op lacks a forward derivative, the step and the rest of the
-  // run fall back to kExact once, with StepStats::warning naming the op.
+  // (u depends on g), so it costs more and calls the closure twice a step. If an op lacks a forward
+  // derivative, the step and the rest of the run fall back to kExact once, with StepStats::warning naming
+  // the op.
   kForwardOverReverse,
 };
 
