@@ -47,8 +47,8 @@ Report reproduce_ablation(Context& ctx) {
   const std::string dir = ctx.folder("ablation");
   std::ofstream csv(std::filesystem::path(dir) / "advantage.csv");
   csv << "factor,value,advantage,cdat_final_loss,constant_final_loss,constant_lr\n";
-  Table table{fmt::format("{}; {} steps. Advantage = tuned constant final loss / CDAT σ=2 final loss (> 1: CDAT better).",
-                          w.description.substr(0, w.description.find(", full batch")), base.steps),
+  Table table{"Base: " + describe(base) + "; one factor changed at a time. Advantage = tuned constant final loss / CDAT σ=2 "
+              "final loss (> 1: CDAT better).",
               {"factor", "value", "CDAT σ=2", "tuned constant (lr)", "advantage"},
               {}};
   for (auto& v : variants) {

@@ -61,7 +61,7 @@ Report reproduce_eos(Context& ctx) {
   for (double lr : {0.04, 0.08}) configs.push_back(with_tuner(w.base, "gd", "constant", lr));
   const auto runs = ctx.store().run(configs);
 
-  Table table{"Runs: " + w.description + ".",
+  Table table{"Runs: " + w.description() + ".",
               {"η", "2/η", "λ_max at step 0", "largest λ_max", "first step with η·λ ≥ 1.9", "median η·λ after it",
                "loss then", "final loss", "loss increases after"},
               {}};
@@ -70,7 +70,7 @@ Report reproduce_eos(Context& ctx) {
   for (const auto& run : runs) {
     const EdgeStats s = edge_stats(run);
     const std::string at = fmt::format("η = {:g}", s.lr);
-    table.rows.push_back({fmt::format("{:g}", s.lr), num(2 / s.lr), num(s.lambda0), num(s.lambda_max), num(s.arrival),
+    table.rows.push_back({fmt::format("{:g}", s.lr), num(2 / s.lr), num(s.lambda0), num(s.lambda_max), std::isfinite(s.arrival) ? fmt::format("{:.0f}", s.arrival) : "never",
                           num(s.median_after), num(s.loss_at_arrival), num(s.final_loss), std::to_string(s.increases_after)});
     const bool measured_run = run.ok() && std::isfinite(s.lambda0);
     report.findings.push_back(judge(at + ": sharpness rises (progressive sharpening) to the edge 2/η",
@@ -78,7 +78,7 @@ Report reproduce_eos(Context& ctx) {
                                     s.lambda_max >= 1.1 * s.lambda0 && std::isfinite(s.arrival), measured_run));
     const bool arrived = measured_run && std::isfinite(s.arrival);
     report.findings.push_back(judge(at + ": then hovers at the edge (median η·λ within 2 ± 0.2)",
-                                    fmt::format("median η·λ {} from step {} on", num(s.median_after), num(s.arrival)),
+                                    fmt::format("median η·λ {} from step {:.0f} on", num(s.median_after), s.arrival),
                                     std::abs(s.median_after - 2.0) <= 0.2, arrived));
     report.findings.push_back(judge(at + ": while the loss keeps decreasing, non-monotonically",
                                     fmt::format("loss {} → {} with {} increases", num(s.loss_at_arrival), num(s.final_loss),

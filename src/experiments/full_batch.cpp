@@ -68,7 +68,7 @@ Report reproduce_cdat_full_batch(Context& ctx) {
                 {}, {}, {}, {}};
   const std::string dir = ctx.folder("cdat-full-batch");
   for (const auto& w : full_batch_workloads(ctx)) {
-    Table table{"**" + w.name + "**: " + w.description + ". Final train loss.",
+    Table table{"**" + w.name + "**: " + w.description() + ". Final train loss.",
                 {"optimizer", "CDAT σ=2", "CDAT σ=1", "tuned constant (lr)", "tuned schedule (peak)", "σ=2 / constant"},
                 {}};
     for (const auto& opt : kOptimizers) {

@@ -75,9 +75,8 @@ Report reproduce_mini_batch(Context& ctx) {
     const auto& v = ratios[{ema, b}];
     return std::log10(*std::max_element(v.begin(), v.end())) - std::log10(*std::min_element(v.begin(), v.end()));
   };
-  Table table{fmt::format("{}; {} steps at every batch size. Final/initial train loss of the best σ, and the spread "
-                          "(decades between best and worst σ).",
-                          w.description.substr(0, w.description.find(", full batch")), w.base.steps),
+  Table table{describe(w.base) + " (the batch size varies). GD + CDAT; final/initial train loss (whole training set) of "
+              "the best σ, and the spread (decades between the best and worst σ; a diverged run counts as 1).",
               {"batch", "best σ (no EMA)", "best ratio", "spread", "best σ (EMA 0.9)", "best ratio", "spread",
                "tuned constant ratio (lr)"},
               {}};

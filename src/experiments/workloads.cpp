@@ -1,5 +1,7 @@
 #include "experiments/workloads.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -22,6 +24,19 @@ void set_run_length(train::RunConfig& c, int64_t steps) {
 
 }  // namespace
 
+std::string describe(const train::RunConfig& c) {
+  std::string model = c.model == "mlp"   ? fmt::format("{} MLP {}×{}", c.activation, c.depth, c.width)
+                      : c.model == "cnn" ? fmt::format("CNN, {} conv layers × {} channels", c.depth, c.width)
+                      : c.model == "nanolm"
+                          ? fmt::format("NanoLM, {} layers × {} heads, width {}, context {}", c.layers, c.heads, c.width, c.context)
+                          : c.model;
+  const std::string data = c.dataset == "text" ? fmt::format("{} Tiny Shakespeare sequences", c.train_size)
+                                               : fmt::format("{} {} images", c.train_size, c.dataset == "fashion-mnist" ? "Fashion-MNIST" : c.dataset);
+  const std::string batch = c.batch_size == 0 ? "full batch" : fmt::format("batch {}", c.batch_size);
+  return fmt::format("{}, {}, {}, {}, {} steps{}", model, data, c.loss == "mse" ? "MSE" : "cross-entropy", batch, c.steps,
+                     c.weight_decay > 0 ? fmt::format(", weight decay {:g}", c.weight_decay) : "");
+}
+
 int64_t scaled(int64_t base, double scale, int64_t minimum) {
   return std::max(minimum, static_cast<int64_t>(std::llround(static_cast<double>(base) * scale)));
 }
@@ -31,7 +46,7 @@ namespace {
 // A Fashion-MNIST workload: `width` and the sizes at scale 1, scaled; depth 2, tanh, full batch.
 Workload fashion_mnist(const std::string& name, const std::string& model, const std::string& loss, int64_t width,
                        int64_t train_size, int64_t steps, double scale) {
-  Workload w{name, "", {}};
+  Workload w{name, {}};
   auto& c = w.base;
   c.dataset = "fashion-mnist";
   c.model = model;
@@ -47,21 +62,15 @@ Workload fashion_mnist(const std::string& name, const std::string& model, const 
 }  // namespace
 
 Workload mlp_mse(double scale) {
-  Workload w = fashion_mnist("mlp-mse", "mlp", "mse", 128, 2048, 1000, scale);
-  w.description = "tanh MLP 2×" + std::to_string(w.base.width) + ", " + std::to_string(w.base.train_size) +
-                  " Fashion-MNIST images, MSE, full batch, " + std::to_string(w.base.steps) + " steps";
-  return w;
+  return fashion_mnist("mlp-mse", "mlp", "mse", 128, 2048, 1000, scale);
 }
 
 Workload cnn_ce(double scale) {
-  Workload w = fashion_mnist("cnn-ce", "cnn", "ce", 8, 256, 150, scale);
-  w.description = "CNN 2 conv layers × " + std::to_string(w.base.width) + " channels, " + std::to_string(w.base.train_size) +
-                  " Fashion-MNIST images, cross-entropy, full batch, " + std::to_string(w.base.steps) + " steps";
-  return w;
+  return fashion_mnist("cnn-ce", "cnn", "ce", 8, 256, 150, scale);
 }
 
 Workload nanolm_ce(double scale, const std::string& text_file) {
-  Workload w{"nanolm-ce", "", {}};
+  Workload w{"nanolm-ce", {}};
   auto& c = w.base;
   c.dataset = "text";
   c.text_file = text_file;
@@ -73,9 +82,6 @@ Workload nanolm_ce(double scale, const std::string& text_file) {
   c.loss = "ce";
   c.train_size = scaled(32, scale, 4);
   set_run_length(c, scaled(150, scale, 4));
-  w.description = "NanoLM 2 layers × 4 heads, width " + std::to_string(c.width) + ", context 64, " +
-                  std::to_string(c.train_size) + " Tiny Shakespeare sequences, cross-entropy, full batch, " +
-                  std::to_string(c.steps) + " steps";
   return w;
 }
 

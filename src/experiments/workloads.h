@@ -11,11 +11,16 @@
 
 namespace cdat::experiments {
 
+std::string describe(const train::RunConfig& config);
+
 struct Workload {
-  std::string name;         // "mlp-mse", "cnn-ce", "nanolm-ce"
-  std::string description;  // for tables and the report
-  train::RunConfig base;    // model, data, loss, steps, diagnostics; optimizer gd, tuner cdat σ=2
+  std::string name;       // "mlp-mse", "cnn-ce", "nanolm-ce"
+  train::RunConfig base;  // model, data, loss, steps, diagnostics; optimizer gd, tuner cdat σ=2
+  std::string description() const { return describe(base); }
 };
+
+// For tables and the report, e.g. "tanh MLP 2×128, 2048 Fashion-MNIST images, MSE, full batch, 1000 steps".
+std::string describe(const train::RunConfig& config);
 
 // A count scaled by `scale`, at least `minimum`.
 int64_t scaled(int64_t base, double scale, int64_t minimum);
