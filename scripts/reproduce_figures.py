@@ -86,11 +86,17 @@ def advantage(path, out):
     for ax, factor in zip(axes[0], factors):
         mine = [r for r in rows if r["factor"] == factor]
         values = [float(r["advantage"]) if r["advantage"] not in ("", "nan", "inf") else 0.0 for r in mine]
-        ax.bar(range(len(mine)), values, color="tab:blue")
+        # Bars grow up (CDAT better) or down (constant LR better) from parity at 1.
+        colors = ["tab:blue" if v >= 1 else "tab:red" for v in values]
+        ax.bar(range(len(mine)), [v - 1 for v in values], bottom=1.0, color=colors)
+        for i, v in enumerate(values):
+            ax.text(i, v, f"{v:.2f}", ha="center", va="bottom" if v >= 1 else "top", fontsize=8)
         ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
         ax.set_xticks(range(len(mine)), [r["value"] for r in mine])
         ax.set_xlabel(factor)
-        ax.set_yscale("log")
+    low = min(0.9, min(float(r["advantage"]) for r in rows) - 0.1)
+    high = max(1.1, max(float(r["advantage"]) for r in rows) + 0.1)
+    axes[0][0].set_ylim(max(0.0, low), high)
     axes[0][0].set_ylabel("constant loss / CDAT loss")
     fig.suptitle("CDAT sigma=2 advantage over the tuned constant LR (> 1: CDAT better)", fontsize=10)
     fig.tight_layout()

@@ -77,7 +77,8 @@ void run(ReproduceArgs& args) {
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     const fs::path dir = ctx.folder(e->name);
     const std::string markdown = experiments::to_markdown(report) +
-                                 fmt::format("\n_Scale {:g}; {:.1f} min on this machine (runs already in {} were reused)._\n",
+                                 fmt::format("\n_Scale {:g}. This pass took {:.1f} min; runs finished by earlier passes were reused "
+                                             "from {}._\n",
                                              s.scale, minutes, (fs::path(s.out) / "runs").string());
     write_text(dir / "verdicts.md", markdown);
     write_text(dir / "verdicts.json", experiments::to_json(report));

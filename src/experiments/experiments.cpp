@@ -7,7 +7,12 @@
 
 namespace cdat::experiments {
 
-std::string num(double x) { return std::isfinite(x) ? fmt::format("{:.3g}", x) : "—"; }
+std::string num(double x) { return std::isfinite(x) ? fmt::format("{:.3g}", x == 0.0 ? 0.0 : x) : "—"; }  // no "-0"
+
+std::string final_loss(const RunData& run) {
+  if (!run.completed) return "failed";
+  return run.diverged ? "diverged" : num(run.final_train_loss);
+}
 
 const std::vector<Experiment>& all_experiments() {
   static const std::vector<Experiment> list = {

@@ -32,5 +32,7 @@ Report reproduce_dynamics(Context& ctx);          // §5
 
 // Shared formatting: "0.0123", "—" for NaN.
 std::string num(double x);
+// A run's final train loss as text: the number, "diverged" or "failed".
+std::string final_loss(const RunData& run);
 
 }  // namespace cdat::experiments

@@ -36,15 +36,15 @@ void judge_cdat(Report& report, const std::string& where, const CdatPair& pair, 
   const RunData& s2 = pair.sigma2;
   const bool have = s2.completed && pair.sigma1.completed && !constant.runs.empty();
   report.findings.push_back(judge(where + ": σ = 2 beats σ = 1",
-                                  fmt::format("final loss {} vs {}", num(s2.rank_loss()), num(pair.sigma1.rank_loss())),
+                                  fmt::format("final loss {} vs {}", final_loss(s2), final_loss(pair.sigma1)),
                                   s2.rank_loss() < pair.sigma1.rank_loss(), have));
   report.findings.push_back(judge(where + ": σ = 2 beats the tuned constant LR",
-                                  fmt::format("final loss {} vs {} ({})", num(s2.rank_loss()),
-                                              num(constant.best_run().rank_loss()), constant.describe()),
+                                  fmt::format("final loss {} vs {} ({})", final_loss(s2),
+                                              final_loss(constant.best_run()), constant.describe()),
                                   s2.rank_loss() < constant.best_run().rank_loss(), have));
   report.findings.push_back(judge(where + ": σ = 2 matches the tuned warm-up + cosine schedule (final loss ≤ 1.1 ×)",
-                                  fmt::format("final loss {} vs {} (peak {})", num(s2.rank_loss()),
-                                              num(schedule.best_run().rank_loss()), schedule.describe()),
+                                  fmt::format("final loss {} vs {} (peak {})", final_loss(s2),
+                                              final_loss(schedule.best_run()), schedule.describe()),
                                   s2.rank_loss() <= 1.1 * schedule.best_run().rank_loss(), have && !schedule.runs.empty()));
   const Series lr = measured(s2, "lr");
   const double rise = window_median(lr, 0.1, 0.3) / (lr.empty() ? NAN : lr.value.front());
@@ -77,9 +77,9 @@ Report reproduce_cdat_full_batch(Context& ctx) {
       const CdatPair pair = run_cdat_pair(ctx, w, opt);
       const std::string where = fmt::format("{}, {}", w.name, optimizer_title(opt));
       judge_cdat(report, where, pair, constant, schedule);
-      table.rows.push_back({optimizer_title(opt), num(pair.sigma2.rank_loss()), num(pair.sigma1.rank_loss()),
-                            fmt::format("{} ({:g})", num(constant.best_run().rank_loss()), constant.best_run().config.lr),
-                            fmt::format("{} ({:g})", num(schedule.best_run().rank_loss()), schedule.best_run().config.lr),
+      table.rows.push_back({optimizer_title(opt), final_loss(pair.sigma2), final_loss(pair.sigma1),
+                            fmt::format("{} ({:g})", final_loss(constant.best_run()), constant.best_run().config.lr),
+                            fmt::format("{} ({:g})", final_loss(schedule.best_run()), schedule.best_run().config.lr),
                             num(pair.sigma2.rank_loss() / constant.best_run().rank_loss())});
       const auto fig = ctx.plot_runs(
           dir, fmt::format("cdat_{}_{}", w.name, opt),
@@ -112,11 +112,11 @@ Report reproduce_one_step_vs_long(Context& ctx) {
                                       fmt::format("mean one-step decrease {} vs {} (σ = 2)", num(greedy_early), num(edge_early)),
                                       greedy_early > edge_early, have));
       report.findings.push_back(judge(where + ": σ = 2 wins over the run",
-                                      fmt::format("final loss {} vs {} (greedy)", num(pair.sigma2.rank_loss()),
-                                                  num(pair.sigma1.rank_loss())),
+                                      fmt::format("final loss {} vs {} (greedy)", final_loss(pair.sigma2),
+                                                  final_loss(pair.sigma1)),
                                       pair.sigma2.rank_loss() < pair.sigma1.rank_loss(), have));
-      table.rows.push_back({w.name, optimizer_title(opt), num(greedy_early), num(edge_early), num(pair.sigma1.rank_loss()),
-                            num(pair.sigma2.rank_loss())});
+      table.rows.push_back({w.name, optimizer_title(opt), num(greedy_early), num(edge_early), final_loss(pair.sigma1),
+                            final_loss(pair.sigma2)});
       if (opt == "gd") {
         const auto fig = ctx.plot_runs(dir, "one_step_" + w.name, {&pair.sigma1, &pair.sigma2},
                                        {"greedy (CDAT σ=1)", "CDAT σ=2"}, "Greedy vs edge: GD on " + w.name);
