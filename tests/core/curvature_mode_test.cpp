@@ -17,10 +17,17 @@ TunedOptimizerOptions mode(CurvatureMode m) {
   return o;
 }
 
+// GD + CDAT (σ = 2) on `params`, measuring the curvature with `curvature_mode`.
+TunedOptimizer gd_cdat(const TensorList& params, CurvatureMode curvature_mode) {
+  return TunedOptimizer(params, std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), mode(curvature_mode));
+}
+
+// Class labels of TinyMlp's 8 examples, for the cross-entropy tests.
+torch::Tensor eight_labels() { return torch::tensor({0, 1, 2, 0, 1, 2, 2, 1}, torch::kLong); }
+
 double first_step_curvature(TinyMlp& m, CurvatureMode curvature_mode) {
   auto saved = clone_detached(m.params());
-  TunedOptimizer optimizer(m.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                           mode(curvature_mode));
+  TunedOptimizer optimizer = gd_cdat(m.params(), curvature_mode);
   optimizer.step(m.closure());
   auto params = m.params();
   copy_(params, saved);
@@ -43,8 +50,7 @@ struct QuadraticStep {
 QuadraticStep first_step_on_quadratic(CurvatureMode curvature_mode, int seed) {
   Quadratic q({0.5, 2.0, 9.0}, seed);
   auto w0 = q.w.detach().clone();
-  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                           mode(curvature_mode));
+  TunedOptimizer optimizer = gd_cdat(q.params(), curvature_mode);
   optimizer.step(q.closure());
   auto u = -q.gradient_at(w0);
   return {optimizer.last_stats().curvature, torch::dot(u, q.A.mv(u)).item<double>(), optimizer.last_stats().warning};
@@ -57,8 +63,7 @@ TEST(CurvatureMode, FiniteDifferencesAreExactOnAQuadratic) {
 
 TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/22);
-  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                           mode(CurvatureMode::kSecant));
+  TunedOptimizer optimizer = gd_cdat(q.params(), CurvatureMode::kSecant);
   // Step 0 has no history: exact.
   auto w0 = q.w.detach().clone();
   auto u0 = -q.gradient_at(w0);
@@ -127,14 +132,12 @@ TEST(CurvatureMode, ForwardOverReverseFollowsExactOverAdamSteps) {
 // softmax, layer norm and batch norm), so forward-over-reverse fails on a cross-entropy loss.
 TEST(CurvatureMode, ForwardOverReverseFallsBackToExactOnceWhereAnOpHasNoForwardDerivative) {
   TinyMlp a(3, 6, 3, 8, /*seed=*/7), b(3, 6, 3, 8, /*seed=*/7);
-  const torch::Tensor labels = torch::tensor({0, 1, 2, 0, 1, 2, 2, 1}, torch::kLong);
+  const torch::Tensor labels = eight_labels();
   auto cross_entropy = [&labels](TinyMlp& m) -> LossClosure {
     return [&m, &labels] { return -torch::log_softmax(m.net->forward(m.x), 1).gather(1, labels.unsqueeze(1)).mean(); };
   };
-  TunedOptimizer exact(a.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                       mode(CurvatureMode::kExact));
-  TunedOptimizer forward(b.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                         mode(CurvatureMode::kForwardOverReverse));
+  TunedOptimizer exact = gd_cdat(a.params(), CurvatureMode::kExact);
+  TunedOptimizer forward = gd_cdat(b.params(), CurvatureMode::kForwardOverReverse);
   for (int t = 0; t < 3; ++t) {
     exact.step(cross_entropy(a));
     forward.step(cross_entropy(b));
@@ -160,17 +163,15 @@ TEST(CurvatureMode, ForwardOverReverseFallsBackToExactOnceWhereAnOpHasNoForwardD
 // derivative in LibTorch 1.13, so forward-over-reverse runs (no fallback) and equals exact.
 TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
   TinyMlp a(3, 6, 3, 8, /*seed=*/8), b(3, 6, 3, 8, /*seed=*/8);
-  const torch::Tensor labels = torch::tensor({0, 1, 2, 0, 1, 2, 2, 1}, torch::kLong);
+  const torch::Tensor labels = eight_labels();
   auto cross_entropy = [&labels](TinyMlp& m) -> LossClosure {
     return [&m, &labels] {
       const torch::Tensor z = m.net->forward(m.x);
       return (torch::logsumexp(z, 1) - z.gather(1, labels.unsqueeze(1)).squeeze(1)).mean();
     };
   };
-  TunedOptimizer exact(a.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                       mode(CurvatureMode::kExact));
-  TunedOptimizer forward(b.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
-                         mode(CurvatureMode::kForwardOverReverse));
+  TunedOptimizer exact = gd_cdat(a.params(), CurvatureMode::kExact);
+  TunedOptimizer forward = gd_cdat(b.params(), CurvatureMode::kForwardOverReverse);
   for (int t = 0; t < 3; ++t) {
     exact.step(cross_entropy(a));
     forward.step(cross_entropy(b));
