@@ -28,14 +28,6 @@ uint64_t fnv1a(const std::string& text) {
 
 std::string compact(double x) { return fmt::format("{:g}", x); }
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> cells;
-  std::stringstream in(line);
-  for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
-  if (!line.empty() && line.back() == ',') cells.emplace_back();
-  return cells;
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -58,34 +50,6 @@ const std::vector<double>& RunData::column(const std::string& name) const {
 bool RunData::ok() const { return completed && !diverged && std::isfinite(final_train_loss); }
 
 double RunData::rank_loss() const { return ok() ? final_train_loss : std::numeric_limits<double>::infinity(); }
-
-std::map<std::string, std::vector<double>> parse_metrics_csv(const std::string& text, const std::string& source) {
-  std::stringstream in(text);
-  std::string line;
-  if (!std::getline(in, line)) throw std::runtime_error(source + ": empty metrics file");
-  const auto header = split(line);
-  std::map<std::string, std::vector<double>> columns;
-  for (const auto& name : header) columns[name];
-  for (int row = 2; std::getline(in, line); ++row) {
-    if (line.empty()) continue;
-    const auto cells = split(line);
-    if (cells.size() != header.size()) {
-      throw std::runtime_error(fmt::format("{}: line {} has {} cells, the header {}", source, row, cells.size(), header.size()));
-    }
-    for (size_t i = 0; i < cells.size(); ++i) {
-      double value = std::nan("");
-      if (!cells[i].empty()) {
-        try {
-          value = std::stod(cells[i]);
-        } catch (const std::exception&) {
-          throw std::runtime_error(fmt::format("{}: line {}: '{}' is not a number", source, row, cells[i]));
-        }
-      }
-      columns[header[i]].push_back(value);
-    }
-  }
-  return columns;
-}
 
 std::string run_name(const train::RunConfig& config) {
   train::RunConfig key = config;
@@ -118,8 +82,7 @@ RunData RunStore::load(const train::RunConfig& config) const {
   data.initial_train_loss = json_number(j, "initial_train_loss");
   data.final_train_loss = json_number(j, "final_train_loss");
   data.final_over_initial = json_number(j, "final_over_initial");
-  const fs::path metrics = fs::path(data.folder) / "metrics.csv";
-  data.columns = parse_metrics_csv(read_file(metrics), metrics.string());
+  data.columns = train::read_metrics_csv((fs::path(data.folder) / "metrics.csv").string());
   return data;
 }
 

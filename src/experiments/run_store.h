@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "train/metrics_log.h"
 #include "train/run_config.h"
 #include "train/sweep.h"
 
@@ -16,7 +17,7 @@ namespace cdat::experiments {
 struct RunData {
   std::string folder;
   train::RunConfig config;
-  std::map<std::string, std::vector<double>> columns;  // "step", "train_loss", "lr", "sharpness", ...
+  train::MetricsColumns columns;  // "step", "train_loss", "lr", "sharpness", ...
   bool completed = false, diverged = false;
   double initial_train_loss = 0.0, final_train_loss = 0.0, final_over_initial = 0.0;
 
@@ -26,9 +27,6 @@ struct RunData {
   // Final train loss for ranking: +inf unless ok().
   double rank_loss() const;
 };
-
-// Parses a metrics.csv text (header + rows; an empty cell is NaN). Throws naming `source` on a bad row.
-std::map<std::string, std::vector<double>> parse_metrics_csv(const std::string& text, const std::string& source);
 
 class RunStore {
  public:

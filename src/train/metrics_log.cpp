@@ -12,11 +12,56 @@ namespace {
 
 std::string cell(double x) { return std::isnan(x) ? "" : fmt::format("{:.10g}", x); }
 
+// The cells of one CSV line; a trailing comma is a trailing empty cell.
+std::vector<std::string> split_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream in(line);
+  for (std::string c; std::getline(in, c, ',');) cells.push_back(c);
+  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  return cells;
+}
+
 }  // namespace
 
 const char* metrics_header() {
   return "step,train_loss,train_acc,lr,sharpness,lr_x_sharpness,stability_threshold,grad_norm,curvature,numerator,"
          "alignment,trials,test_loss,test_acc,wall_time_s";
+}
+
+MetricsColumns parse_metrics_csv(const std::string& text, const std::string& source) {
+  std::stringstream in(text);
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(source + ": empty metrics file");
+  const auto header = split_cells(line);
+  MetricsColumns columns;
+  for (const auto& name : header) columns[name];
+  for (int row = 2; std::getline(in, line); ++row) {
+    if (line.empty()) continue;
+    const auto cells = split_cells(line);
+    if (cells.size() != header.size()) {
+      throw std::runtime_error(fmt::format("{}: line {} has {} cells, the header {}", source, row, cells.size(), header.size()));
+    }
+    for (size_t i = 0; i < cells.size(); ++i) {
+      double value = std::nan("");
+      if (!cells[i].empty()) {
+        try {
+          value = std::stod(cells[i]);
+        } catch (const std::exception&) {
+          throw std::runtime_error(fmt::format("{}: line {}: '{}' is not a number", source, row, cells[i]));
+        }
+      }
+      columns[header[i]].push_back(value);
+    }
+  }
+  return columns;
+}
+
+MetricsColumns read_metrics_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_metrics_csv(text.str(), path);
 }
 
 MetricsLog::MetricsLog(const std::string& path, int64_t keep_before_step) : path_(path) {

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace cdat::train {
 
@@ -20,6 +22,13 @@ struct MetricsRow {
 
 // The header line (without newline).
 const char* metrics_header();
+
+// metrics.csv read back: each column by its header name, one value per row (NaN where the cell is empty).
+using MetricsColumns = std::map<std::string, std::vector<double>>;
+// Parses the text of a metrics file; throws std::runtime_error naming `source` and the line of a bad row.
+MetricsColumns parse_metrics_csv(const std::string& text, const std::string& source);
+// Reads and parses the file at `path` (the error names the path).
+MetricsColumns read_metrics_csv(const std::string& path);
 
 class MetricsLog {
  public:

@@ -1,4 +1,4 @@
-// The numbers `cdat reproduce` reads off runs: metrics.csv parsing, medians over windows, edge scaling.
+// The numbers `cdat reproduce` reads off runs: medians over windows, edge scaling, run names.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,28 +13,8 @@ namespace {
 RunData run_from_csv(const std::string& csv) {
   RunData run;
   run.folder = "test";
-  run.columns = parse_metrics_csv(csv, "test.csv");
+  run.columns = train::parse_metrics_csv(csv, "test.csv");
   return run;
-}
-
-TEST(MetricsCsv, EmptyCellsAreNaNAndColumnsKeepTheirRows) {
-  const auto columns = parse_metrics_csv("step,train_loss,sharpness\n0,1.5,\n1,1.25,30\n2,1,\n", "m.csv");
-  ASSERT_EQ(columns.at("step").size(), 3u);
-  EXPECT_DOUBLE_EQ(columns.at("train_loss")[1], 1.25);
-  EXPECT_TRUE(std::isnan(columns.at("sharpness")[0]));
-  EXPECT_DOUBLE_EQ(columns.at("sharpness")[1], 30.0);
-  EXPECT_TRUE(std::isnan(columns.at("sharpness")[2]));  // a trailing empty cell
-}
-
-TEST(MetricsCsv, BadRowsNameTheFileAndLine) {
-  try {
-    parse_metrics_csv("step,train_loss\n0,1\n1,abc\n", "runs/x/metrics.csv");
-    FAIL() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("runs/x/metrics.csv: line 3: 'abc' is not a number"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(parse_metrics_csv("step,train_loss\n0,1,2\n", "m.csv"), std::runtime_error);
-  EXPECT_THROW(parse_metrics_csv("", "m.csv"), std::runtime_error);
 }
 
 TEST(Series, MeasuredSkipsUnmeasuredRows) {

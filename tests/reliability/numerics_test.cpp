@@ -14,6 +14,7 @@
 
 #include "problems.h"
 #include "run_folders.h"
+#include "train/metrics_log.h"
 #include "train/runner.h"
 
 namespace cdat::train {
@@ -34,32 +35,14 @@ RunConfig small_run(const std::string& name) {
   return c;
 }
 
-// metrics.csv as rows of cells (empty cell → NaN), keyed by the header.
+// A run's metrics.csv, read with the train layer's reader (empty cell → NaN).
 struct Metrics {
-  std::vector<std::string> header;
-  std::vector<std::vector<double>> rows;
-  double at(size_t row, const std::string& column) const {
-    const auto it = std::find(header.begin(), header.end(), column);
-    return rows.at(row).at(static_cast<size_t>(it - header.begin()));
-  }
+  MetricsColumns columns;
+  size_t rows() const { return columns.at("step").size(); }
+  double at(size_t row, const std::string& column) const { return columns.at(column).at(row); }
 };
 
-Metrics read_metrics(const std::string& dir) {
-  std::ifstream in(dir + "/metrics.csv");
-  Metrics m;
-  std::string line;
-  std::getline(in, line);
-  std::stringstream h(line);
-  for (std::string cell; std::getline(h, cell, ',');) m.header.push_back(cell);
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    std::stringstream r(line);
-    for (std::string cell; std::getline(r, cell, ',');) row.push_back(cell.empty() ? NAN : std::stod(cell));
-    row.resize(m.header.size(), NAN);
-    m.rows.push_back(row);
-  }
-  return m;
-}
+Metrics read_metrics(const std::string& dir) { return {read_metrics_csv(dir + "/metrics.csv")}; }
 
 nlohmann::json read_summary(const std::string& dir) {
   nlohmann::json j;
@@ -104,8 +87,8 @@ TEST(RunNumerics, NonFiniteLossEndsAsDivergedWithTheLastFiniteParametersCheckpoi
   EXPECT_EQ(checkpoint.step, s.steps);
   EXPECT_TRUE(torch::isfinite(checkpoint.parameters).all().item<bool>());
   const auto metrics = read_metrics(c.out);
-  ASSERT_EQ(static_cast<int64_t>(metrics.rows.size()), s.steps) << "one row per completed step, none for the failed one";
-  for (size_t i = 0; i < metrics.rows.size(); ++i) {
+  ASSERT_EQ(static_cast<int64_t>(metrics.rows()), s.steps) << "one row per completed step, none for the failed one";
+  for (size_t i = 0; i < metrics.rows(); ++i) {
     EXPECT_EQ(metrics.at(i, "step"), static_cast<double>(i));
     EXPECT_TRUE(std::isfinite(metrics.at(i, "train_loss")));
   }
@@ -133,7 +116,7 @@ TEST(RunNumerics, UpdateThatWouldOverflowTheParametersIsRefused) {
   const auto checkpoint = read_checkpoint(c.out);
   EXPECT_EQ(checkpoint.step, 0);
   EXPECT_TRUE(torch::equal(checkpoint.parameters, read_checkpoint(initial.out).parameters));
-  EXPECT_TRUE(read_metrics(c.out).rows.empty());
+  EXPECT_TRUE(read_metrics(c.out).rows() == 0);
 }
 
 // Every row of a CDAT run (σ = 2, no EMA, ε ≈ 0) records what the tuner did: numerator = −gᵀu, curvature
@@ -150,9 +133,9 @@ TEST(RunNumerics, MetricsRecordNonDescentAndZeroLearningRates) {
   const auto s = run_training(c, {});
   ASSERT_FALSE(s.diverged) << s.diverged_reason;
   const auto m = read_metrics(c.out);
-  ASSERT_EQ(m.rows.size(), 50u);
+  ASSERT_EQ(m.rows(), 50u);
   int non_descent = 0;
-  for (size_t i = 0; i < m.rows.size(); ++i) {
+  for (size_t i = 0; i < m.rows(); ++i) {
     const double n = m.at(i, "numerator"), d = m.at(i, "curvature"), lr = m.at(i, "lr");
     ASSERT_TRUE(std::isfinite(n) && std::isfinite(d) && std::isfinite(lr)) << "step " << i;
     if (n <= 0 || d == 0) {

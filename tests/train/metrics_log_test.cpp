@@ -1,0 +1,60 @@
+// metrics.csv read back (train::parse_metrics_csv / read_metrics_csv), the reader that `cdat reproduce` and
+// the reliability tests use for the files MetricsLog writes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "train/metrics_log.h"
+
+namespace cdat::train {
+namespace {
+
+TEST(MetricsCsv, EmptyCellsAreNaNAndColumnsKeepTheirRows) {
+  const auto columns = parse_metrics_csv("step,train_loss,sharpness\n0,1.5,\n1,1.25,30\n2,1,\n", "m.csv");
+  ASSERT_EQ(columns.at("step").size(), 3u);
+  EXPECT_DOUBLE_EQ(columns.at("train_loss")[1], 1.25);
+  EXPECT_TRUE(std::isnan(columns.at("sharpness")[0]));
+  EXPECT_DOUBLE_EQ(columns.at("sharpness")[1], 30.0);
+  EXPECT_TRUE(std::isnan(columns.at("sharpness")[2]));  // a trailing empty cell
+}
+
+TEST(MetricsCsv, BadRowsNameTheFileAndLine) {
+  try {
+    parse_metrics_csv("step,train_loss\n0,1\n1,abc\n", "runs/x/metrics.csv");
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("runs/x/metrics.csv: line 3: 'abc' is not a number"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_metrics_csv("step,train_loss\n0,1,2\n", "m.csv"), std::runtime_error);
+  EXPECT_THROW(parse_metrics_csv("", "m.csv"), std::runtime_error);
+}
+
+TEST(MetricsCsv, ReadsBackWhatMetricsLogWrote) {
+  const std::string path = (std::filesystem::path(::testing::TempDir()) / "cdat_metrics_roundtrip.csv").string();
+  {
+    MetricsLog log(path);
+    MetricsRow r;
+    r.step = 0;
+    r.train_loss = 0.5;
+    r.lr = 0.125;
+    log.append(r);
+    r.step = 1;
+    r.sharpness = 42.0;
+    r.wall_time_s = 1.5;
+    log.append(r);
+    log.flush();
+  }
+  const auto columns = read_metrics_csv(path);
+  EXPECT_EQ(columns.size(), 15u);
+  EXPECT_EQ(columns.at("step"), (std::vector<double>{0, 1}));
+  EXPECT_EQ(columns.at("lr"), (std::vector<double>{0.125, 0.125}));
+  EXPECT_TRUE(std::isnan(columns.at("sharpness")[0]));
+  EXPECT_DOUBLE_EQ(columns.at("sharpness")[1], 42.0);
+  EXPECT_TRUE(std::isnan(columns.at("wall_time_s")[0]));  // an empty last cell (trailing comma)
+  EXPECT_DOUBLE_EQ(columns.at("wall_time_s")[1], 1.5);
+  EXPECT_THROW(read_metrics_csv(path + ".missing"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace cdat::train
