@@ -4,12 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 namespace cdat::experiments {
@@ -27,17 +24,6 @@ uint64_t fnv1a(const std::string& text) {
 }
 
 std::string compact(double x) { return fmt::format("{:g}", x); }
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-double json_number(const nlohmann::json& j, const char* key) {
-  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
-}
 
 }  // namespace
 
@@ -73,15 +59,12 @@ RunData RunStore::load(const train::RunConfig& config) const {
   data.folder = folder_for(config);
   data.config = config;
   data.config.out = data.folder;
-  const fs::path summary = fs::path(data.folder) / "summary.json";
-  if (!fs::exists(summary)) return data;
-  const auto j = nlohmann::json::parse(read_file(summary), nullptr, false);
-  if (j.is_discarded() || j.value("interrupted", false)) return data;
+  train::SweepResult summary;
+  if (!train::read_run_summary(data.folder, summary)) return data;  // not run, interrupted or unreadable
   data.completed = true;
-  data.diverged = j.value("diverged", false);
-  data.initial_train_loss = json_number(j, "initial_train_loss");
-  data.final_train_loss = json_number(j, "final_train_loss");
-  data.final_over_initial = json_number(j, "final_over_initial");
+  data.diverged = summary.diverged;
+  data.final_train_loss = summary.final_train_loss;
+  data.final_over_initial = summary.final_over_initial;
   data.columns = train::read_metrics_csv((fs::path(data.folder) / "metrics.csv").string());
   return data;
 }
@@ -98,7 +81,8 @@ std::vector<RunData> RunStore::run(const std::vector<train::RunConfig>& configs)
   }
   std::set<std::string> finished_before;  // runs an earlier reproduction (or experiment) already made
   for (const auto& point : points) {
-    if (load(point.config).completed) finished_before.insert(point.name);
+    train::SweepResult summary;
+    if (train::read_run_summary(point.config.out, summary)) finished_before.insert(point.name);
   }
   auto on_done = [&](const train::SweepResult& r, size_t done, size_t total) {
     if (!r.completed) ++failed_;

@@ -19,7 +19,7 @@ struct RunData {
   train::RunConfig config;
   train::MetricsColumns columns;  // "step", "train_loss", "lr", "sharpness", ...
   bool completed = false, diverged = false;
-  double initial_train_loss = 0.0, final_train_loss = 0.0, final_over_initial = 0.0;
+  double final_train_loss = 0.0, final_over_initial = 0.0;  // from summary.json
 
   const std::vector<double>& column(const std::string& name) const;  // throws naming the column and folder
   // A run that ended without diverging and with a finite final loss.
