@@ -61,11 +61,7 @@ std::string Context::plot_runs(const std::string& folder, const std::string& nam
   }
   const std::string prefix = (fs::path(folder) / name).string();
   args.insert(args.end(), {"--out", prefix, "--labels", joined, "--title", title});
-  const int rc = train::run_process(args);
-  if (rc != 0) {
-    std::cerr << fmt::format("reproduce: drawing {}.png failed (cdat_plot.py exited with {})\n", prefix, rc);
-    return "";
-  }
+  if (!run_figure_command(args)) return "";  // reported on stderr; the experiment goes on without it
   fs::remove(prefix + ".svg");  // the report uses the PNG
   return name + ".png";
 }
