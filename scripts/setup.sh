@@ -14,6 +14,8 @@ packages=(
   python3 python3-matplotlib # `cdat plot`
   python3-torch              # bench/peer: the same loop in PyTorch-Python
   clang-14 libclang-rt-14-dev  # CI: libFuzzer targets of the readers (tests/fuzz, docs/reliability.md)
+  libgloo-dev                # c10d's ProcessGroupGloo headers (data-parallel runs, docs/distributed.md)
+  pybind11-dev python3-pytest python3-pip python3-venv python3-setuptools  # torchcdat (python/)
 )
 
 missing=()
