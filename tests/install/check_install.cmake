@@ -1,6 +1,7 @@
 # Installs BUILD_DIR into WORK_DIR/prefix, checks what was installed, then configures, builds and runs
-# SOURCE_DIR/examples/downstream against that prefix (find_package(cdat) → cdat::cdat). Any missing file,
-# leaked build setting, configure/compile/link error or a loss that did not decrease fails the test.
+# SOURCE_DIR/examples/downstream against that prefix (find_package(cdat) → cdat::cdat, linked into a shared
+# library, so a libcdat.a without -fPIC fails to link). Any missing file, leaked build setting,
+# configure/compile/link error or a loss that did not decrease fails the test.
 set(prefix ${WORK_DIR}/prefix)
 file(REMOVE_RECURSE ${WORK_DIR})
 

@@ -1,12 +1,13 @@
-// Uses an installed cdat: fits a linear least-squares problem with gradient descent whose learning rate
-// CDAT picks every step (PAPER §2). Prints the loss before and after; exits 1 if it did not decrease.
+// Uses an installed cdat: a linear least-squares fit with gradient descent whose learning rate CDAT picks
+// every step (PAPER §2).
+#include "least_squares.h"
+
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
-#include <iostream>
 #include <memory>
 
-int main() {
+FitResult fit_least_squares(int steps) {
   torch::manual_seed(0);
   const auto x = torch::randn({256, 16});
   const auto y = x.mv(torch::randn({16})) + 0.1 * torch::randn({256});
@@ -21,9 +22,6 @@ int main() {
   auto closure = [&] { return 0.5 * (x.mv(w) - y).pow(2).mean(); };  // no backward(): the optimizer does it
 
   const double initial = optimizer.step(closure).item<double>();
-  for (int step = 1; step < 50; ++step) optimizer.step(closure);
-  const double final_loss = closure().item<double>();
-  std::cout << "least squares, gd+cdat σ=1: loss " << initial << " → " << final_loss << " in 50 steps (last lr "
-            << optimizer.last_stats().lr << ")\n";
-  return final_loss < initial ? 0 : 1;
+  for (int step = 1; step < steps; ++step) optimizer.step(closure);
+  return {initial, closure().item<double>(), optimizer.last_stats().lr};
 }
