@@ -118,10 +118,14 @@ std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorL
   t.cdat.max_lr = c.max_lr;
   TunedOptimizerOptions o;
   o.measure_curvature = c.measure_curvature;
-  o.curvature_mode = c.curvature_mode == "secant" ? CurvatureMode::kSecant
-                     : c.curvature_mode == "fd"   ? CurvatureMode::kFiniteDifference
-                     : c.curvature_mode == "forward" ? CurvatureMode::kForwardOverReverse
-                                                  : CurvatureMode::kExact;
+  o.measure_curvature_every = c.sharpness_every;  // the sharpness steps' rows get the curvature too
+  o.curvature_mode = c.curvature_mode == "secant"                                              ? CurvatureMode::kSecant
+                     : c.curvature_mode == "fd"                                                ? CurvatureMode::kFiniteDifference
+                     : c.curvature_mode == "forward"                                           ? CurvatureMode::kForwardOverReverse
+                     : c.curvature_mode == "parabola" || c.curvature_mode == "parabola-central" ? CurvatureMode::kParabola
+                                                                                               : CurvatureMode::kExact;
+  o.parabola_central = c.curvature_mode == "parabola-central";
+  o.curvature_every = c.curvature_every;
   return std::make_unique<TunedOptimizer>(params, make_direction(c.optimizer, d), make_tuner(c.tuner, t), o);
 }
 
@@ -188,6 +192,7 @@ void write_summary(const fs::path& path, const RunConfig& c, const RunSummary& s
   j["diverged_reason"] = s.diverged_reason;
   j["interrupted"] = s.interrupted;
   j["warnings"] = s.warnings;
+  j["curvature_fallbacks"] = s.curvature_fallbacks;
   j["steps"] = s.steps;
   j["wall_time_s"] = s.wall_time_s;
   write_text_atomically(path, j.dump(2) + "\n");
@@ -331,6 +336,7 @@ RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool res
     }
     summary.best_train_loss = std::min(summary.best_train_loss, s.loss);
     if (!s.warning.empty()) summary.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
+    if (s.curvature_fallback) ++summary.curvature_fallbacks;
     row.wall_time_s = elapsed();
     log.append(row);
     if (s.loss > c.divergence_factor * meta.initial_loss) {
