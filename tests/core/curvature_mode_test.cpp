@@ -77,18 +77,20 @@ TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
   EXPECT_NEAR(optimizer.last_stats().curvature, expected, 1e-9 * expected);
 }
 
-TEST(CurvatureMode, SecantStateResumesExactly) {
-  TinyMlp a(3, 8, 2, 16, /*seed=*/5);
-  TinyMlp b(3, 8, 2, 16, /*seed=*/5);
-  TunedOptimizer opt_a(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kSecant));
-  for (int t = 0; t < 5; ++t) opt_a.step(a.closure());
+// Adam + CDAT with `options` takes `before` steps on one TinyMlp; its saved state is loaded into a fresh
+// optimizer on a copy of the parameters, and both continue identically for 5 steps.
+void expect_optimizer_resumes_exactly(const TunedOptimizerOptions& options, uint64_t seed, int before,
+                                      const std::string& file) {
+  TinyMlp a(3, 8, 2, 16, seed), b(3, 8, 2, 16, seed);
+  TunedOptimizer opt_a(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), options);
+  for (int t = 0; t < before; ++t) opt_a.step(a.closure());
   torch::serialize::OutputArchive out;
   opt_a.save(out);
-  const std::string path = ::testing::TempDir() + "cdat_secant_state.pt";
+  const std::string path = ::testing::TempDir() + file;
   out.save_to(path);
   auto params_b = b.params();
   copy_(params_b, a.params());
-  TunedOptimizer opt_b(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kSecant));
+  TunedOptimizer opt_b(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), options);
   torch::serialize::InputArchive in;
   in.load_from(path);
   opt_b.load(in);
@@ -96,8 +98,13 @@ TEST(CurvatureMode, SecantStateResumesExactly) {
     opt_a.step(a.closure());
     opt_b.step(b.closure());
     EXPECT_EQ(opt_a.last_stats().curvature, opt_b.last_stats().curvature) << "step " << t;
+    EXPECT_EQ(opt_a.last_stats().lr, opt_b.last_stats().lr) << "step " << t;
   }
   for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(torch::equal(a.params()[i], b.params()[i]));
+}
+
+TEST(CurvatureMode, SecantStateResumesExactly) {
+  expect_optimizer_resumes_exactly(mode(CurvatureMode::kSecant), /*seed=*/5, /*before=*/5, "cdat_secant_state.pt");
 }
 
 TEST(CurvatureMode, ForwardOverReverseAgreesWithExactOnATinyMlp) {
@@ -259,28 +266,9 @@ TEST(CurvatureMode, AmortisedCurvatureReusesTheLastDirectionalCurvature) {
 // Resuming in the middle of a curvature_every window needs κ̄ and η_{t−1} (the parabola's h): the
 // resumed run continues bit-exactly.
 TEST(CurvatureMode, AmortisedParabolaResumesExactly) {
-  TinyMlp a(3, 8, 2, 16, /*seed=*/9), b(3, 8, 2, 16, /*seed=*/9);
   TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
   o.curvature_every = 3;
-  TunedOptimizer opt_a(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), o);
-  for (int t = 0; t < 4; ++t) opt_a.step(a.closure());
-  torch::serialize::OutputArchive out;
-  opt_a.save(out);
-  const std::string path = ::testing::TempDir() + "cdat_amortised_state.pt";
-  out.save_to(path);
-  auto params_b = b.params();
-  copy_(params_b, a.params());
-  TunedOptimizer opt_b(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), o);
-  torch::serialize::InputArchive in;
-  in.load_from(path);
-  opt_b.load(in);
-  for (int t = 0; t < 5; ++t) {
-    opt_a.step(a.closure());
-    opt_b.step(b.closure());
-    EXPECT_EQ(opt_a.last_stats().curvature, opt_b.last_stats().curvature) << "step " << t;
-    EXPECT_EQ(opt_a.last_stats().lr, opt_b.last_stats().lr) << "step " << t;
-  }
-  for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(torch::equal(a.params()[i], b.params()[i]));
+  expect_optimizer_resumes_exactly(o, /*seed=*/9, /*before=*/4, "cdat_amortised_state.pt");
 }
 
 // measure_curvature_every = 3 with a tuner that needs no curvature: measured on steps 0, 3, 6 only.
