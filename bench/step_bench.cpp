@@ -3,8 +3,7 @@
 //   cnn:    the small CNN × 1024 Fashion-MNIST images;
 //   nanolm: the small NanoLM × 32 sequences of 64 characters of Tiny Shakespeare.
 //   plus, on MSE, GD / exact CDAT / forward-over-reverse CDAT (cross-entropy has no forward-AD support);
-//   the parabola modes (one or two forwards), amortised curvature (every 4 steps) and a constant-LR step
-//   with `cdat train`'s default diagnostics (uᵀHu on every 25th step, the sharpness steps).
+//   the parabola modes (one or two forwards) and amortised curvature (every 4 steps).
 // Ratios are printed from the same run (bench/ratio_reporter.h). `--benchmark_filter=mlp` runs one workload.
 #include <benchmark/benchmark.h>
 #include <cdat/cdat.h>
@@ -210,12 +209,7 @@ void BM_CdatParabolaAmortised4Step(benchmark::State& s, std::string n) {
   options.curvature_every = 4;
   run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, options);
 }
-// `cdat train --tuner constant` with the default flags: uᵀHu measured on every 25th (sharpness) step.
-void BM_GdStepDefaultDiagnostics(benchmark::State& s, std::string n) {
-  cdat::TunedOptimizerOptions options;
-  options.measure_curvature_every = 25;
-  run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); }, options);
-}
+
 // Forward-over-reverse on the MSE loss: LibTorch 1.13 has no forward derivative for log_softmax's backward,
 // so on cross-entropy it would fall back to (and measure) the exact mode. Compared with GD and exact on MSE.
 void BM_GdStepMse(benchmark::State& s, std::string n) {
@@ -246,7 +240,6 @@ const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string
     {"CdatParabolaCentralStep", BM_CdatParabolaCentralStep},
     {"CdatAmortised4Step", BM_CdatAmortised4Step},
     {"CdatParabolaAmortised4Step", BM_CdatParabolaAmortised4Step},
-    {"GdStepDefaultDiagnostics", BM_GdStepDefaultDiagnostics},
     {"GreedyStep", BM_GreedyStep},
     {"LinesearchStep", BM_LinesearchStep},
     {"GdStepMse", BM_GdStepMse},
@@ -273,7 +266,6 @@ int main(int argc, char** argv) {
              {"CDAT central parabola step / GD step", "CdatParabolaCentralStep", "GdStep"},
              {"CDAT exact, curvature every 4 / GD step", "CdatAmortised4Step", "GdStep"},
              {"CDAT parabola, curvature every 4 / GD step", "CdatParabolaAmortised4Step", "GdStep"},
-             {"constant LR, default diagnostics / GD step", "GdStepDefaultDiagnostics", "GdStep"},
              {"greedy step / GD step", "GreedyStep", "GdStep"},
              {"linesearch step / GD step", "LinesearchStep", "GdStep"},
              {"MSE: CDAT step / GD step", "CdatStepMse", "GdStepMse"},
