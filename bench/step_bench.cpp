@@ -2,7 +2,8 @@
 //   mlp:    MLP 784-512-512-10 (relu, cross-entropy) × 4096 Fashion-MNIST images, full batch;
 //   cnn:    the small CNN × 1024 Fashion-MNIST images;
 //   nanolm: the small NanoLM × 32 sequences of 64 characters of Tiny Shakespeare.
-//   plus, on MSE, GD / exact CDAT / forward-over-reverse CDAT (cross-entropy has no forward-AD support).
+//   plus, on MSE, GD / exact CDAT / forward-over-reverse CDAT (cross-entropy has no forward-AD support);
+//   the parabola modes (one or two forwards) and amortised curvature (every 4 steps).
 // Ratios are printed from the same run (bench/ratio_reporter.h). `--benchmark_filter=mlp` runs one workload.
 #include <benchmark/benchmark.h>
 #include <cdat/cdat.h>
@@ -123,11 +124,15 @@ void BM_Lanczos20(benchmark::State& state, std::string name) {
 // Steps of GD + `tuner`; the parameters are restored afterwards so that runs do not drift the workload.
 using TunerFactory = std::function<std::unique_ptr<cdat::Tuner>()>;
 
-// A fresh GD + tuner optimizer that has taken one untimed step (the secant mode's first step is exact).
-std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const TunerFactory& make_tuner,
-                                                        cdat::CurvatureMode mode, LossKind loss) {
+cdat::TunedOptimizerOptions with_mode(cdat::CurvatureMode mode) {
   cdat::TunedOptimizerOptions options;
   options.curvature_mode = mode;
+  return options;
+}
+
+// A fresh GD + tuner optimizer that has taken one untimed step (the secant mode's first step is exact).
+std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const TunerFactory& make_tuner,
+                                                        const cdat::TunedOptimizerOptions& options, LossKind loss) {
   auto optimizer = std::make_unique<cdat::TunedOptimizer>(w.model->parameters(),
                                                           std::make_unique<cdat::GradientDescent>(), make_tuner(), options);
   optimizer->step(w.closure(loss));
@@ -137,28 +142,31 @@ std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const Tuner
 // Steps of GD + a tuner; the parameters are restored afterwards so that runs do not drift the workload.
 // A run that diverges (NonFiniteError: the lagged secant with σ = 1 does on NanoLM) restarts from the
 // saved parameters with a fresh optimizer, untimed; the counter `restarts` says how often. A label names
-// a forward-AD fallback (forward-over-reverse then measured exact double backward).
+// a forward-AD fallback (forward-over-reverse then measured exact double backward); the counter
+// `fallbacks` the share of parabola steps that measured exactly instead.
 void run_steps(benchmark::State& state, const std::string& name, const TunerFactory& make_tuner,
-               cdat::CurvatureMode mode = cdat::CurvatureMode::kExact, LossKind loss = LossKind::CrossEntropy) {
+               const cdat::TunedOptimizerOptions& options = {}, LossKind loss = LossKind::CrossEntropy) {
   auto& w = workload(name);
   auto params = w.model->parameters();
   auto saved = cdat::clone_detached(params);
-  auto optimizer = started_optimizer(w, make_tuner, mode, loss);
-  double trials = 0, restarts = 0;
+  auto optimizer = started_optimizer(w, make_tuner, options, loss);
+  double trials = 0, restarts = 0, fallbacks = 0;
   for (auto _ : state) {
     try {
       optimizer->step(w.closure(loss));
       trials += optimizer->last_stats().tuner.trials;
+      fallbacks += optimizer->last_stats().curvature_fallback ? 1 : 0;
     } catch (const cdat::NonFiniteError&) {
       state.PauseTiming();
       ++restarts;
       cdat::copy_(params, saved);
-      optimizer = started_optimizer(w, make_tuner, mode, loss);
+      optimizer = started_optimizer(w, make_tuner, options, loss);
       state.ResumeTiming();
     }
   }
   state.counters["trials"] = benchmark::Counter(trials, benchmark::Counter::kAvgIterations);
   state.counters["restarts"] = restarts;
+  state.counters["fallbacks"] = benchmark::Counter(fallbacks, benchmark::Counter::kAvgIterations);
   if (!optimizer->forward_ad_failure().empty()) state.SetLabel("FELL BACK: " + optimizer->forward_ad_failure());
   cdat::copy_(params, saved);
 }
@@ -177,23 +185,42 @@ void BM_CdatStep(benchmark::State& s, std::string n) {
 }
 void BM_CdatSecantStep(benchmark::State& s, std::string n) {
   // σ = 1: with the lagged secant estimate σ = 2 diverges on these workloads (see docs/performance.md).
-  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(cdat_options(1.0)); }, cdat::CurvatureMode::kSecant);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(cdat_options(1.0)); },
+            with_mode(cdat::CurvatureMode::kSecant));
 }
 void BM_CdatFiniteDifferenceStep(benchmark::State& s, std::string n) {
-  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kFiniteDifference);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, with_mode(cdat::CurvatureMode::kFiniteDifference));
 }
+void BM_CdatParabolaStep(benchmark::State& s, std::string n) {
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, with_mode(cdat::CurvatureMode::kParabola));
+}
+void BM_CdatParabolaCentralStep(benchmark::State& s, std::string n) {
+  auto options = with_mode(cdat::CurvatureMode::kParabola);
+  options.parabola_central = true;
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, options);
+}
+void BM_CdatAmortised4Step(benchmark::State& s, std::string n) {
+  auto options = with_mode(cdat::CurvatureMode::kExact);
+  options.curvature_every = 4;
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, options);
+}
+void BM_CdatParabolaAmortised4Step(benchmark::State& s, std::string n) {
+  auto options = with_mode(cdat::CurvatureMode::kParabola);
+  options.curvature_every = 4;
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, options);
+}
+
 // Forward-over-reverse on the MSE loss: LibTorch 1.13 has no forward derivative for log_softmax's backward,
 // so on cross-entropy it would fall back to (and measure) the exact mode. Compared with GD and exact on MSE.
 void BM_GdStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); }, cdat::CurvatureMode::kExact,
-            LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); }, {}, LossKind::MSE);
 }
 void BM_CdatStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kExact, LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, {}, LossKind::MSE);
 }
 void BM_CdatForwardStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); }, cdat::CurvatureMode::kForwardOverReverse,
-            LossKind::MSE);
+  run_steps(s, n, [] { return std::make_unique<cdat::CdatTuner>(); },
+            with_mode(cdat::CurvatureMode::kForwardOverReverse), LossKind::MSE);
 }
 void BM_GreedyStep(benchmark::State& s, std::string n) {
   run_steps(s, n, [] { return std::make_unique<cdat::GreedyTuner>(); });
@@ -209,6 +236,10 @@ const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string
     {"CdatStep", BM_CdatStep},
     {"CdatSecantStep", BM_CdatSecantStep},
     {"CdatFiniteDifferenceStep", BM_CdatFiniteDifferenceStep},
+    {"CdatParabolaStep", BM_CdatParabolaStep},
+    {"CdatParabolaCentralStep", BM_CdatParabolaCentralStep},
+    {"CdatAmortised4Step", BM_CdatAmortised4Step},
+    {"CdatParabolaAmortised4Step", BM_CdatParabolaAmortised4Step},
     {"GreedyStep", BM_GreedyStep},
     {"LinesearchStep", BM_LinesearchStep},
     {"GdStepMse", BM_GdStepMse},
@@ -231,6 +262,10 @@ int main(int argc, char** argv) {
              {"CDAT step / GD step", "CdatStep", "GdStep"},
              {"CDAT secant step / GD step", "CdatSecantStep", "GdStep"},
              {"CDAT finite-difference step / GD step", "CdatFiniteDifferenceStep", "GdStep"},
+             {"CDAT parabola step / GD step", "CdatParabolaStep", "GdStep"},
+             {"CDAT central parabola step / GD step", "CdatParabolaCentralStep", "GdStep"},
+             {"CDAT exact, curvature every 4 / GD step", "CdatAmortised4Step", "GdStep"},
+             {"CDAT parabola, curvature every 4 / GD step", "CdatParabolaAmortised4Step", "GdStep"},
              {"greedy step / GD step", "GreedyStep", "GdStep"},
              {"linesearch step / GD step", "LinesearchStep", "GdStep"},
              {"MSE: CDAT step / GD step", "CdatStepMse", "GdStepMse"},

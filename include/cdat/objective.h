@@ -25,6 +25,7 @@ class Objective {
   double loss() const { return loss_value_; }
   const TensorList& gradient() const { return grad_; }
   const TensorList& params() const { return params_; }
+  bool has_graph() const { return has_graph_; }  // evaluated with the gradient graph, not released
 
   // Hv at the evaluated point. Requires evaluate(true). `keep_graph` allows further products.
   TensorList hvp(const TensorList& v, bool keep_graph = true);

@@ -24,6 +24,9 @@ struct StepStats {
   double grad_norm = kNotMeasured;     // ‖g_t‖
   double direction_norm = kNotMeasured;  // ‖u_t‖
   TunerReport tuner;                   // what the tuner computed
+  // kParabola: the estimate was unreliable (non-finite, negative or below its noise floor) and this step
+  // measured uᵀHu exactly instead.
+  bool curvature_fallback = false;
   // One line when something changed how this step was computed (e.g. forward AD was unsupported and the
   // run falls back to exact double backward from this step on); empty otherwise.
   std::string warning;
@@ -46,9 +49,16 @@ enum class CurvatureMode {
   // derivative, the step and the rest of the run fall back to kExact once, with StepStats::warning naming
   // the op.
   kForwardOverReverse,
+  // The parabola through f(w), the slope gᵀu and one extra value f(w + hu) (PAPER §2, the quadratic model
+  // of f along u): c = 2(f(w + hu) − f(w) − h·gᵀu)/h², uᵀHu to O(h); one forward pass without a graph.
+  // h = parabola_step·η_{t−1} (the first step, or after η = 0: h‖u‖ = fd_step·max(‖w‖, 1)). With
+  // parabola_central, c = (f(w + hu) − 2f(w) + f(w − hu))/h², O(h²), two forwards. An estimate that is not
+  // finite, negative, or whose second-order term is below the rounding noise of the loss values is
+  // replaced by exact double backward for that step (StepStats::curvature_fallback).
+  kParabola,
 };
 
-// Names as on the command line: exact, forward, secant, fd. parse throws InvalidOption listing them.
+// Names as on the command line: exact, forward, secant, fd, parabola. parse throws InvalidOption listing them.
 CurvatureMode parse_curvature_mode(const std::string& name);
 std::string to_string(CurvatureMode mode);
 const std::vector<std::string>& curvature_mode_names();
@@ -57,7 +67,16 @@ struct TunedOptimizerOptions {
   // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the double backward).
   bool measure_curvature = false;
   CurvatureMode curvature_mode = CurvatureMode::kExact;
-  double fd_step = 1e-3;  // kFiniteDifference: relative step length
+  double fd_step = 1e-3;  // kFiniteDifference (and kParabola's first step): relative step length
+  // kParabola: h = parabola_step·η_{t−1}. An h at the scale of the step itself (1) breaks the closed loop
+  // of CDAT; a tenth keeps the estimate local (docs/method.md).
+  double parabola_step = 0.1;
+  bool parabola_central = false;  // kParabola: f(w ± hu), O(h²) error, two forwards
+  // Amortised curvature: measure the directional curvature κ = uᵀHu/‖u‖² on steps 0, k, 2k, … and use
+  // κ̄·‖u_t‖² in between, κ̄ the last measurement. 1 = every step.
+  int64_t curvature_every = 1;
+  // Also measure uᵀHu on the steps whose index is a multiple of this (diagnostics; 0 = never).
+  int64_t measure_curvature_every = 0;
   // After each step, p.grad() of every trained parameter holds that step's gradient ∇f(w_t) (before any
   // clipping), for hooks, logging and tools that read .grad(). Nothing needs zero_grad(): it is replaced.
   bool write_grad = true;
@@ -119,6 +138,11 @@ class TunedOptimizer {
   bool needs_gradient_graph(bool wants_curvature) const;
   double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
   std::optional<double> forward_over_reverse(Objective& objective, const TensorList& u);
+  bool measures_curvature_this_step() const;
+  bool uses_amortised_curvature() const;
+  double measured_curvature(Objective& objective, const TensorList& u, double u_sq_norm);
+  std::optional<double> parabola(Objective& objective, const TensorList& u, double u_sq_norm);
+  double exact_curvature(Objective& objective, const TensorList& u);
 
   void add_group_transforms();
   TensorList transformed_gradient(const TensorList& gradient);
@@ -135,7 +159,10 @@ class TunedOptimizer {
   TensorList last_direction_;
   // kSecant: the previous step's gradient and lr (its direction is last_direction_).
   TensorList previous_gradient_;
-  double previous_lr_ = 0.0;
+  double previous_lr_ = 0.0;  // also kParabola's step scale
+  // Amortised curvature: κ̄ = uᵀHu/‖u‖² of the last measurement (NaN before the first).
+  double directional_curvature_ = kNotMeasured;
+  bool curvature_fallback_ = false;  // kParabola fell back to exact on this step
   // kForwardOverReverse: non-empty once forward AD has failed; warning_ is reported by the next stats.
   std::string forward_ad_failure_;
   std::string warning_;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_set>
+#include <utility>
 
 namespace cdat {
 namespace {
@@ -20,6 +21,30 @@ double largest_finite(torch::ScalarType type) {
     case torch::kHalf: return 65504.0;
     case torch::kBFloat16: return 3.38953139e38;
     default: return std::numeric_limits<double>::infinity();
+  }
+}
+
+// The unit roundoff of a parameter type (the loss values are computed in it).
+double machine_epsilon(torch::ScalarType type) {
+  switch (type) {
+    case torch::kDouble: return std::numeric_limits<double>::epsilon();
+    case torch::kHalf: return 0x1p-10;
+    case torch::kBFloat16: return 0x1p-7;
+    default: return std::numeric_limits<float>::epsilon();
+  }
+}
+
+// A loss value computed in a type with unit roundoff ε carries an error of a few ε·|f| (the batch mean's
+// pairwise sum rounds to O(ε log n)); 32 ε bounds that for any batch a step sees. The parabola's
+// second-order term is a difference of such values, so below this floor it is rounding noise.
+constexpr double kLossRoundingUlps = 32.0;
+
+void check_options(const TunedOptimizerOptions& o) {
+  if (!(o.fd_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: fd_step must be > 0");
+  if (!(o.parabola_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: parabola_step must be > 0");
+  if (o.curvature_every < 1) throw InvalidOption("cdat::TunedOptimizer: curvature_every must be >= 1");
+  if (o.measure_curvature_every < 0) {
+    throw InvalidOption("cdat::TunedOptimizer: measure_curvature_every must be >= 0 (0 = never)");
   }
 }
 
@@ -86,7 +111,8 @@ const detail::NameTable<CurvatureMode>& curvature_mode_table() {
   static const detail::NameTable<CurvatureMode> table = {{CurvatureMode::kExact, "exact"},
                                                          {CurvatureMode::kForwardOverReverse, "forward"},
                                                          {CurvatureMode::kSecant, "secant"},
-                                                         {CurvatureMode::kFiniteDifference, "fd"}};
+                                                         {CurvatureMode::kFiniteDifference, "fd"},
+                                                         {CurvatureMode::kParabola, "parabola"}};
   return table;
 }
 
@@ -143,6 +169,7 @@ TunedOptimizer::TunedOptimizer(std::vector<ParamGroup> groups, std::unique_ptr<D
   if (params_.empty()) throw InvalidOption("cdat::TunedOptimizer: no parameters that require grad");
   if (!direction_) throw InvalidOption("cdat::TunedOptimizer: no direction");
   if (!tuner_) throw InvalidOption("cdat::TunedOptimizer: no tuner");
+  check_options(options_);
   if (options_.clip_norm != 0.0) add_gradient_transform(std::make_unique<ClipByGlobalNorm>(options_.clip_norm));
   add_group_transforms();
 }
@@ -186,18 +213,36 @@ void TunedOptimizer::write_gradient(const TensorList& gradient) {
 
 bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
 
+bool TunedOptimizer::measures_curvature_this_step() const {
+  const int64_t every = options_.measure_curvature_every;
+  return options_.measure_curvature || (every > 0 && steps_ % every == 0);
+}
+
+// Between two measurements (every curvature_every steps) the curvature is κ̄·‖u‖² and costs nothing.
+bool TunedOptimizer::uses_amortised_curvature() const {
+  return options_.curvature_every > 1 && steps_ % options_.curvature_every != 0 && std::isfinite(directional_curvature_);
+}
+
 bool TunedOptimizer::needs_gradient_graph(bool wants_curvature) const {
-  if (!wants_curvature) return false;
+  if (!wants_curvature || uses_amortised_curvature()) return false;
   switch (options_.curvature_mode) {
     case CurvatureMode::kExact: return true;
     case CurvatureMode::kSecant: return !has_secant_history();
     case CurvatureMode::kForwardOverReverse: return !forward_ad_failure_.empty();
     case CurvatureMode::kFiniteDifference: return false;
+    case CurvatureMode::kParabola: return false;
   }
   return true;
 }
 
 double TunedOptimizer::curvature(Objective& objective, const TensorList& u, double u_sq_norm) {
+  if (uses_amortised_curvature()) return directional_curvature_ * u_sq_norm;
+  const double value = measured_curvature(objective, u, u_sq_norm);
+  if (u_sq_norm > 0.0) directional_curvature_ = value / u_sq_norm;
+  return value;
+}
+
+double TunedOptimizer::measured_curvature(Objective& objective, const TensorList& u, double u_sq_norm) {
   const bool secant = options_.curvature_mode == CurvatureMode::kSecant && has_secant_history();
   if (secant) {
     // y = g_t − g_{t−1} over the step s = η_{t−1} u_{t−1}: uᵀ_{t−1} y / η_{t−1} = u_{t−1}ᵀ H̄ u_{t−1} for the
@@ -214,9 +259,43 @@ double TunedOptimizer::curvature(Objective& objective, const TensorList& u, doub
   }
   if (options_.curvature_mode == CurvatureMode::kForwardOverReverse && forward_ad_failure_.empty()) {
     if (auto value = forward_over_reverse(objective, u)) return *value;
-    objective.evaluate(/*keep_graph_for_curvature=*/true);  // this step's fallback needs the gradient graph
   }
+  if (options_.curvature_mode == CurvatureMode::kParabola) {
+    if (auto value = parabola(objective, u, u_sq_norm)) return *value;
+    curvature_fallback_ = true;
+  }
+  return exact_curvature(objective, u);
+}
+
+// Double backward; a step evaluated without the gradient graph evaluates again with it.
+double TunedOptimizer::exact_curvature(Objective& objective, const TensorList& u) {
+  if (!objective.has_graph()) objective.evaluate(/*keep_graph_for_curvature=*/true);
   return objective.curvature(u, /*keep_graph=*/false);
+}
+
+// uᵀHu from the parabola through f(w), gᵀu and f(w + hu) (and f(w − hu) when central), or nothing when
+// the estimate is unreliable: not finite, negative, or a second-order term within the loss values'
+// rounding noise. The value differences are taken in double from the values the closure returns.
+std::optional<double> TunedOptimizer::parabola(Objective& objective, const TensorList& u, double u_sq_norm) {
+  if (u_sq_norm == 0.0) return 0.0;
+  const double h = previous_lr_ > 0.0 ? options_.parabola_step * previous_lr_
+                                      : options_.fd_step * std::max(norm(params_), 1.0) / std::sqrt(u_sq_norm);
+  const double f0 = objective.loss();
+  const double f_plus = objective.value_at(u, h);
+  const double epsilon = machine_epsilon(params_.front().scalar_type());
+  double second_order, noise;
+  if (options_.parabola_central) {
+    const double f_minus = objective.value_at(u, -h);
+    second_order = (f_plus - f0) + (f_minus - f0);  // h²·uᵀHu + O(h⁴)
+    noise = kLossRoundingUlps * epsilon * (std::abs(f_plus) + 2.0 * std::abs(f0) + std::abs(f_minus));
+  } else {
+    const double step_slope = h * dot(objective.gradient(), u);
+    second_order = 2.0 * ((f_plus - f0) - step_slope);  // h²·uᵀHu + O(h³)
+    noise = 2.0 * kLossRoundingUlps * epsilon * (std::abs(f_plus) + std::abs(f0) + std::abs(step_slope));
+  }
+  const double value = second_order / (h * h);
+  if (!std::isfinite(value) || value < 0.0 || std::abs(second_order) <= noise) return std::nullopt;
+  return value;
 }
 
 // uᵀHu by forward AD, or nothing (and the run switches to exact) when an op has no forward derivative.
@@ -235,14 +314,14 @@ std::optional<double> TunedOptimizer::forward_over_reverse(Objective& objective,
 
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   Objective objective(params_, closure);
-  const bool wants_curvature = tuner_->needs_curvature() || options_.measure_curvature;
+  const bool wants_curvature = tuner_->needs_curvature() || measures_curvature_this_step();
   objective.evaluate(needs_gradient_graph(wants_curvature));
 
   TensorList u = direction_->compute(params_, transformed_gradient(objective.gradient()));
   for (auto& transform : update_transforms_) transform->apply(params_, u);
   // ‖u‖² comes from the context, which computes it at most once per step.
   LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u, context.direction_sq_norm()); });
-  if (options_.measure_curvature) context.curvature();
+  if (measures_curvature_this_step()) context.curvature();
   const double lr = tuner_->learning_rate(context);
   objective.release_graph();
   check_update_stays_finite(params_, u, lr, steps_);
@@ -259,13 +338,12 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.grad_norm = norm(objective.gradient());
   stats.direction_norm = std::sqrt(context.direction_sq_norm());
   stats.tuner = tuner_->report();
+  stats.curvature_fallback = std::exchange(curvature_fallback_, false);
   stats.warning = std::move(warning_);
   warning_.clear();
   stats_ = stats;
-  if (options_.curvature_mode == CurvatureMode::kSecant) {
-    previous_gradient_ = objective.gradient();
-    previous_lr_ = lr;
-  }
+  if (options_.curvature_mode == CurvatureMode::kSecant) previous_gradient_ = objective.gradient();
+  previous_lr_ = lr;
   last_direction_ = u;
   ++steps_;
   return torch::tensor(objective.loss(), torch::kFloat64);
@@ -303,7 +381,8 @@ void TunedOptimizer::save(torch::serialize::OutputArchive& archive) const {
   write_transforms(archive, "gradient_transform", gradient_transforms_);
   write_transforms(archive, "update_transform", update_transforms_);
   // The secant history, so that a resumed secant run continues exactly.
-  archive.write("secant.lr", torch::tensor(previous_lr_, torch::kFloat64));
+  archive.write("secant.lr", torch::tensor(previous_lr_, torch::kFloat64));  // also kParabola's step scale
+  archive.write("curvature.directional", torch::tensor(directional_curvature_, torch::kFloat64));
   archive.write("secant.size", torch::tensor(static_cast<int64_t>(previous_gradient_.size()), torch::kInt64));
   for (size_t i = 0; i < previous_gradient_.size(); ++i) {
     archive.write("secant.g." + std::to_string(i), previous_gradient_[i]);
@@ -326,6 +405,8 @@ void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
   archive.read("secant.lr", lr);
   archive.read("secant.size", size);
   previous_lr_ = lr.item<double>();
+  torch::Tensor directional;  // absent from checkpoints written before amortised curvature: measure anew
+  directional_curvature_ = archive.try_read("curvature.directional", directional) ? directional.item<double>() : kNotMeasured;
   previous_gradient_.assign(static_cast<size_t>(size.item<int64_t>()), torch::Tensor());
   last_direction_.assign(previous_gradient_.size(), torch::Tensor());
   for (size_t i = 0; i < previous_gradient_.size(); ++i) {

@@ -75,10 +75,12 @@ const std::vector<Field>& fields() {
       {{"seed", K::kInt, "random seed (subset, initialisation, batch order)"}, &RunConfig::seed},
       {{"sharpness-every", K::kInt, "measure λ_max every K steps (0 = never)"}, &RunConfig::sharpness_every},
       {{"lanczos-iters", K::kInt, "Lanczos iterations for the sharpness"}, &RunConfig::lanczos_iters},
-      {{"measure-curvature", K::kBool, "log uᵀHu every step even if the tuner does not need it"},
+      {{"measure-curvature", K::kBool, "log uᵀHu every step even if the tuner does not need it (false: where the tuner computes it and on sharpness steps)"},
        &RunConfig::measure_curvature},
-      {{"curvature-mode", K::kString, "how uᵀHu is computed: exact (double backward), forward (forward-over-reverse AD; falls back to exact where an op lacks forward AD), secant (lags one step, no extra cost) or fd"},
+      {{"curvature-mode", K::kString, "how uᵀHu is computed: exact (double backward), forward (forward-over-reverse AD; falls back to exact where an op lacks forward AD), secant (lags one step, no extra cost), fd, parabola (one forward at 0.1·η_{t-1} along u; exact where unreliable) or parabola-central (two forwards)"},
        &RunConfig::curvature_mode},
+      {{"curvature-every", K::kInt, "measure the directional curvature uᵀHu/‖u‖² every K steps and reuse it in between (1 = every step)"},
+       &RunConfig::curvature_every},
       {{"device", K::kString, "cpu or cuda"}, &RunConfig::device},
       {{"dtype", K::kString, "float32 or float64"}, &RunConfig::dtype},
       {{"threads", K::kInt, "torch intra-op threads (0 = default)"}, &RunConfig::threads},
@@ -140,6 +142,15 @@ void require_one_of(const std::string& key, const std::string& value, const std:
 
 void require(bool ok, const std::string& key, const std::string& allowed, const std::string& got) {
   if (!ok) throw InvalidOption(key + " must be " + allowed + ", got " + got);
+}
+
+// --curvature-mode takes the core's names and parabola-central (kParabola with parabola_central).
+const std::string kParabolaCentral = "parabola-central";
+
+std::vector<std::string> curvature_mode_choices() {
+  std::vector<std::string> names = curvature_mode_names();
+  names.push_back(kParabolaCentral);
+  return names;
 }
 
 }  // namespace
@@ -282,7 +293,8 @@ void validate(const RunConfig& c) {
   require(c.seed >= 0, "seed", ">= 0", std::to_string(c.seed));
   require(c.sharpness_every >= 0, "sharpness-every", ">= 0 (0 = never)", std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
-  optimizer_options(c);  // parses curvature-mode
+  require_one_of("curvature-mode", c.curvature_mode, curvature_mode_choices());
+  require(c.curvature_every >= 1, "curvature-every", ">= 1", std::to_string(c.curvature_every));
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
@@ -349,7 +361,10 @@ TunerOptions tuner_options(const RunConfig& c) {
 TunedOptimizerOptions optimizer_options(const RunConfig& c) {
   TunedOptimizerOptions o;
   o.measure_curvature = c.measure_curvature;
-  o.curvature_mode = parse_curvature_mode(c.curvature_mode);
+  o.measure_curvature_every = c.sharpness_every;  // the sharpness steps' rows get the curvature too
+  o.parabola_central = c.curvature_mode == kParabolaCentral;
+  o.curvature_mode = parse_curvature_mode(o.parabola_central ? to_string(CurvatureMode::kParabola) : c.curvature_mode);
+  o.curvature_every = c.curvature_every;
   return o;
 }
 

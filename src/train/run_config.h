@@ -55,8 +55,13 @@ struct RunConfig {
   int64_t seed = 0;
   int64_t sharpness_every = 25;           // 0 = never
   int64_t lanczos_iters = 20;
-  bool measure_curvature = true;          // log uᵀHu even when the tuner does not need it
-  std::string curvature_mode = "exact";   // exact (double backward), forward (forward-over-reverse), secant (lagged, free), fd
+  // log uᵀHu on every step even when the tuner does not need it; false: only where the tuner computes it
+  // and on the sharpness steps (baselines pay nothing for the column)
+  bool measure_curvature = false;
+  // exact (double backward), forward (forward-over-reverse), secant (lagged, free), fd, parabola (one
+  // forward), parabola-central (two forwards)
+  std::string curvature_mode = "exact";
+  int64_t curvature_every = 1;            // measure uᵀHu/‖u‖² every K steps, κ̄·‖u‖² in between
   std::string device = "cpu";             // cpu, cuda
   std::string dtype = "float32";          // float32, float64
   int64_t threads = 0;                    // torch intra-op threads; 0 = the library default

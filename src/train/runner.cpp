@@ -152,6 +152,7 @@ void write_summary(const fs::path& path, const RunConfig& c, const Direction& di
   j["diverged_reason"] = s.diverged_reason;
   j["interrupted"] = s.interrupted;
   j["warnings"] = s.warnings;
+  j["curvature_fallbacks"] = s.curvature_fallbacks;
   j["steps"] = s.steps;
   j["wall_time_s"] = s.wall_time_s;
   write_text_atomically(path, j.dump(2) + "\n");
@@ -345,6 +346,7 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
   }
   summary_.best_train_loss = std::min(summary_.best_train_loss, s.loss);
   if (!s.warning.empty()) summary_.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
+  if (s.curvature_fallback) ++summary_.curvature_fallbacks;
   row.wall_time_s = elapsed();
   log_->append(row);
 }

@@ -33,6 +33,7 @@ struct RunSummary {
   double wall_time_s = 0.0;
   bool interrupted = false;         // stopped by a signal; resumable
   std::vector<std::string> warnings;  // "step N: …" for each StepStats::warning (e.g. a curvature-mode fallback)
+  int64_t curvature_fallbacks = 0;    // steps whose parabola estimate was unreliable and measured exactly
 };
 
 // Runs (or, with resume, continues) the run described by `config` in config.out. Writes config.toml,

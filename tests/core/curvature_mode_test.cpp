@@ -77,18 +77,20 @@ TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
   EXPECT_NEAR(optimizer.last_stats().curvature, expected, 1e-9 * expected);
 }
 
-TEST(CurvatureMode, SecantStateResumesExactly) {
-  TinyMlp a(3, 8, 2, 16, /*seed=*/5);
-  TinyMlp b(3, 8, 2, 16, /*seed=*/5);
-  TunedOptimizer opt_a(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kSecant));
-  for (int t = 0; t < 5; ++t) opt_a.step(a.closure());
+// Adam + CDAT with `options` takes `before` steps on one TinyMlp; its saved state is loaded into a fresh
+// optimizer on a copy of the parameters, and both continue identically for 5 steps.
+void expect_optimizer_resumes_exactly(const TunedOptimizerOptions& options, uint64_t seed, int before,
+                                      const std::string& file) {
+  TinyMlp a(3, 8, 2, 16, seed), b(3, 8, 2, 16, seed);
+  TunedOptimizer opt_a(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), options);
+  for (int t = 0; t < before; ++t) opt_a.step(a.closure());
   torch::serialize::OutputArchive out;
   opt_a.save(out);
-  const std::string path = ::testing::TempDir() + "cdat_secant_state.pt";
+  const std::string path = ::testing::TempDir() + file;
   out.save_to(path);
   auto params_b = b.params();
   copy_(params_b, a.params());
-  TunedOptimizer opt_b(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kSecant));
+  TunedOptimizer opt_b(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), options);
   torch::serialize::InputArchive in;
   in.load_from(path);
   opt_b.load(in);
@@ -96,8 +98,13 @@ TEST(CurvatureMode, SecantStateResumesExactly) {
     opt_a.step(a.closure());
     opt_b.step(b.closure());
     EXPECT_EQ(opt_a.last_stats().curvature, opt_b.last_stats().curvature) << "step " << t;
+    EXPECT_EQ(opt_a.last_stats().lr, opt_b.last_stats().lr) << "step " << t;
   }
   for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(torch::equal(a.params()[i], b.params()[i]));
+}
+
+TEST(CurvatureMode, SecantStateResumesExactly) {
+  expect_optimizer_resumes_exactly(mode(CurvatureMode::kSecant), /*seed=*/5, /*before=*/5, "cdat_secant_state.pt");
 }
 
 TEST(CurvatureMode, ForwardOverReverseAgreesWithExactOnATinyMlp) {
@@ -180,6 +187,107 @@ TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
     EXPECT_TRUE(forward.last_stats().warning.empty()) << forward.last_stats().warning;
   }
   EXPECT_TRUE(forward.forward_ad_failure().empty());
+}
+
+// On a quadratic the parabola through f(w), gᵀu and f(w + hu) is f itself along u: c = uᵀAu up to the
+// rounding of the loss values (≈1e-15·|f|) over the second-order term (≈1e-6 at the first step's
+// h‖u‖ = 1e-3·‖w‖), a relative 1e-8; 1e-7 leaves a factor 10.
+TEST(CurvatureMode, ParabolaIsExactOnAQuadraticAtTheFirstAndLaterSteps) {
+  for (const bool central : {false, true}) {
+    Quadratic q({0.5, 2.0, 9.0}, /*seed=*/24);
+    TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+    o.parabola_central = central;
+    TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
+    for (int t = 0; t < 3; ++t) {  // step 0: h from ‖w‖; then h = 0.1·η_{t−1}
+      auto u = -q.gradient_at(q.w.detach());
+      optimizer.step(q.closure());
+      const double exact = torch::dot(u, q.A.mv(u)).item<double>();
+      EXPECT_NEAR(optimizer.last_stats().curvature, exact, 1e-7 * exact) << "step " << t << " central " << central;
+      EXPECT_FALSE(optimizer.last_stats().curvature_fallback);
+    }
+  }
+}
+
+// A float32 quadratic shifted by 1e4: the loss values round to ≈1e-3, far above the second-order term
+// h²uᵀAu/2 ≈ 1e-5, so the parabola is rounding noise; the step measures exactly instead and says so.
+TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
+  Quadratic q({0.5, 2.0, 9.0}, /*seed=*/25, torch::kFloat32);
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.01),
+                           [] {
+                             TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+                             o.measure_curvature = true;
+                             return o;
+                           }());
+  for (int t = 0; t < 2; ++t) {
+    auto u = -q.gradient_at(q.w.detach());
+    optimizer.step([&q] { return q.loss() + 1e4; });
+    const double exact = torch::dot(u, q.A.mv(u)).item<double>();
+    EXPECT_TRUE(optimizer.last_stats().curvature_fallback) << "step " << t;
+    EXPECT_NEAR(optimizer.last_stats().curvature, exact, 1e-5 * exact) << "step " << t;
+  }
+}
+
+TEST(CurvatureMode, ParabolaRejectsBadOptions) {
+  Quadratic q({1.0, 2.0});
+  for (auto set : std::vector<std::function<void(TunedOptimizerOptions&)>>{
+           [](TunedOptimizerOptions& o) { o.parabola_step = 0.0; },
+           [](TunedOptimizerOptions& o) { o.curvature_every = 0; },
+           [](TunedOptimizerOptions& o) { o.measure_curvature_every = -1; }}) {
+    TunedOptimizerOptions o;
+    set(o);
+    EXPECT_THROW(TunedOptimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o),
+                 InvalidOption);
+  }
+}
+
+// curvature_every = 4: steps 0 and 4 measure κ̄ = uᵀAu/‖u‖²; steps 1–3 use κ̄·‖u_t‖² (the same product the
+// optimizer forms, up to the rounding of ‖u‖ in StepStats).
+TEST(CurvatureMode, AmortisedCurvatureReusesTheLastDirectionalCurvature) {
+  Quadratic q({0.5, 2.0, 9.0}, /*seed=*/26);
+  TunedOptimizerOptions o = mode(CurvatureMode::kExact);
+  o.curvature_every = 4;
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
+  double kappa = 0.0;
+  for (int t = 0; t < 6; ++t) {
+    auto u = -q.gradient_at(q.w.detach());
+    optimizer.step(q.closure());
+    const double u_sq = u.dot(u).item<double>();
+    const double measured = optimizer.last_stats().curvature;
+    if (t % 4 == 0) {
+      const double exact = torch::dot(u, q.A.mv(u)).item<double>();
+      EXPECT_NEAR(measured, exact, 1e-12 * exact) << "step " << t;
+      kappa = measured / u_sq;
+    } else {
+      EXPECT_NEAR(measured, kappa * u_sq, 1e-13 * kappa * u_sq) << "step " << t;
+    }
+  }
+}
+
+// Resuming in the middle of a curvature_every window needs κ̄ and η_{t−1} (the parabola's h): the
+// resumed run continues bit-exactly.
+TEST(CurvatureMode, AmortisedParabolaResumesExactly) {
+  TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+  o.curvature_every = 3;
+  expect_optimizer_resumes_exactly(o, /*seed=*/9, /*before=*/4, "cdat_amortised_state.pt");
+}
+
+// measure_curvature_every = 3 with a tuner that needs no curvature: measured on steps 0, 3, 6 only.
+TEST(CurvatureMode, DiagnosticCurvatureOnlyOnItsSteps) {
+  Quadratic q({0.5, 2.0, 9.0}, /*seed=*/27);
+  TunedOptimizerOptions o;
+  o.measure_curvature_every = 3;
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.05), o);
+  for (int t = 0; t < 7; ++t) {
+    auto u = -q.gradient_at(q.w.detach());
+    optimizer.step(q.closure());
+    const double measured = optimizer.last_stats().curvature;
+    if (t % 3 == 0) {
+      const double exact = torch::dot(u, q.A.mv(u)).item<double>();
+      EXPECT_NEAR(measured, exact, 1e-12 * exact) << "step " << t;
+    } else {
+      EXPECT_TRUE(std::isnan(measured)) << "step " << t;
+    }
+  }
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ TEST(RunConfig, EveryKeyRoundTripsThroughTextAndToml) {
   c.lr = 0.0123;
   c.batch_size = 0;
   c.text_file = "a \"quoted\" path";
-  c.measure_curvature = false;
+  c.measure_curvature = true;  // not the defaults
+  c.curvature_mode = "parabola";
+  c.curvature_every = 3;
   const std::string path = ::testing::TempDir() + "cdat_config_roundtrip.toml";
   std::ofstream(path) << to_toml(c);
   RunConfig back;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -119,6 +120,33 @@ TEST(Runner, ForwardCurvatureModeFallsBackOnceOnCrossEntropy) {
   EXPECT_TRUE(run_training(mse, {}).warnings.empty());
 }
 
+// With the default flags a baseline pays no curvature diagnostics: the curvature column is filled on the
+// sharpness steps only; --measure-curvature true fills every row. A CDAT run logs what its tuner used.
+TEST(Runner, BaselinesMeasureCurvatureOnlyOnSharpnessSteps) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto constant = small_run("curvature_constant");
+  constant.tuner = "constant";
+  run_training(constant, {});
+  const auto sparse = read_metrics_csv(constant.out + "/metrics.csv").at("curvature");
+  ASSERT_EQ(sparse.size(), 12u);
+  for (size_t step = 0; step < sparse.size(); ++step) {
+    EXPECT_EQ(std::isnan(sparse[step]), step % 4 != 0) << "step " << step;
+  }
+  auto every = constant;
+  every.out = small_run("curvature_constant_every").out;
+  every.measure_curvature = true;
+  run_training(every, {});
+  const auto dense = read_metrics_csv(every.out + "/metrics.csv").at("curvature");
+  for (size_t step = 0; step < dense.size(); ++step) {
+    EXPECT_TRUE(std::isfinite(dense[step])) << "step " << step;
+  }
+  EXPECT_EQ(dense[0], sparse[0]);  // the same measurement (later steps may differ in rounding: graph or not)
+  auto cdat = small_run("curvature_cdat");
+  cdat.sharpness_every = 0;
+  run_training(cdat, {});
+  for (double c : read_metrics_csv(cdat.out + "/metrics.csv").at("curvature")) EXPECT_TRUE(std::isfinite(c));
+}
+
 // An interrupted run resumed from its checkpoint gives the same metrics and parameters as one that ran
 // straight through.
 void expect_exact_resume(RunConfig c) {
@@ -152,6 +180,20 @@ TEST(Runner, MiniBatchResumeIsBitIdentical) {
   c.ema = 0.9;
   c.sigma = 1.0;
   expect_exact_resume(c);
+}
+
+// Parabola curvature measured every 3 steps: the split at step 5 falls inside a window, so the resumed run
+// needs κ̄ and η_{t−1} from the checkpoint. summary.json counts the fallbacks to exact.
+TEST(Runner, AmortisedParabolaResumeIsBitIdentical) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto c = small_run("resume_parabola");
+  c.batch_size = 64;
+  c.curvature_mode = "parabola";
+  c.curvature_every = 3;
+  expect_exact_resume(c);
+  nlohmann::json summary;
+  std::ifstream(c.out + "_straight/summary.json") >> summary;
+  EXPECT_TRUE(summary["curvature_fallbacks"].is_number_integer());
 }
 
 }  // namespace

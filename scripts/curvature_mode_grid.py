@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Closed-loop evidence for a curvature mode (issue 12): trains each workload × direction × σ × seed with
+`cdat train` once per curvature mode and prints, per configuration, the final training loss of each mode
+(median and range over seeds), the divergences, and the ratio of the medians against the first mode.
+
+    scripts/curvature_mode_grid.py --cdat build/apps/cdat/cdat --out /tmp/grid \\
+        [--modes exact,parabola] [--seeds 0,1,2] [--sigmas 1,2] [--directions gd,adam] \\
+        [--workloads mlp,cnn,nanolm] [--extra "--curvature-every 4"]
+
+Runs are sequential with --threads 1; a finished run (summary.json present) is not run again.
+"""
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+from pathlib import Path
+
+# Small versions of src/experiments/workloads.cpp's workloads, full batch, no diagnostics.
+WORKLOADS = {
+    "mlp": "--model mlp --width 128 --loss mse --train-size 1024 --steps 150",
+    "cnn": "--model cnn --width 8 --loss ce --train-size 128 --steps 60",
+    "nanolm": "--dataset text --text-file ../shared/data/tinyshakespeare.txt --model nanolm --width 32 --layers 1"
+              " --heads 2 --context 32 --loss ce --train-size 16 --steps 100",
+    # the mini-batch heat map's configuration (src/experiments/mini_batch.cpp) at batch 128 with EMA 0.9
+    "mlp-minibatch": "--model mlp --width 128 --loss mse --train-size 2048 --steps 500 --batch-size 128 --ema 0.9",
+}
+
+
+def run(cdat, out, workload, direction, sigma, seed, mode, extra):
+    """One run; `mode` is a curvature mode, or MODE:K for that mode measured every K steps."""
+    curvature_mode, _, every = mode.partition(":")
+    folder = Path(out) / f"{workload}-{direction}-s{sigma}-{mode.replace(':', '-every')}-seed{seed}"
+    summary = folder / "summary.json"
+    if not summary.exists():
+        args = (f"train {WORKLOADS[workload]} --optimizer {direction} --tuner cdat --sigma {sigma} --seed {seed}"
+                f" --curvature-mode {curvature_mode} --curvature-every {every or 1} --sharpness-every 0 --threads 1 --out {folder} {extra}")
+        subprocess.run([cdat] + shlex.split(args), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not summary.exists():
+        return {"final_train_loss": None, "diverged": True, "curvature_fallbacks": 0, "wall_time_s": 0.0}
+    return json.loads(summary.read_text())
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cdat", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--modes", default="exact,parabola", help="curvature modes, MODE:K = measured every K steps")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--sigmas", default="1,2")
+    p.add_argument("--directions", default="gd,adam")
+    p.add_argument("--workloads", default="mlp,cnn,nanolm")
+    p.add_argument("--extra", default="", help="flags added to every run")
+    a = p.parse_args()
+    modes = a.modes.split(",")
+    print(f"| workload | direction | σ | " + " | ".join(f"{m}: median final loss [range], diverged" for m in modes)
+          + " | " + " | ".join(f"{m} / {modes[0]}" for m in modes[1:]) + " | fallbacks (median) |")
+    print("|---" * (3 + 2 * len(modes)) + "|")
+    for workload in a.workloads.split(","):
+        for direction in a.directions.split(","):
+            for sigma in a.sigmas.split(","):
+                cells, medians, fallbacks = [], [], []
+                for mode in modes:
+                    results = [run(a.cdat, a.out, workload, direction, sigma, seed, mode, a.extra)
+                               for seed in a.seeds.split(",")]
+                    finite = [r["final_train_loss"] for r in results
+                              if not r["diverged"] and r["final_train_loss"] is not None]
+                    diverged = len(results) - len(finite)
+                    median = statistics.median(finite) if finite else float("nan")
+                    medians.append(median)
+                    span = f"[{min(finite):.4g}, {max(finite):.4g}]" if finite else "[–]"
+                    cells.append(f"{median:.4g} {span}, {diverged}")
+                    fallbacks.append(statistics.median(r.get("curvature_fallbacks", 0) for r in results))
+                ratios = [f"{m / medians[0]:.3f}" for m in medians[1:]]
+                print(f"| {workload} | {direction} | {sigma} | " + " | ".join(cells) + " | " + " | ".join(ratios)
+                      + f" | {' / '.join(f'{f:g}' for f in fallbacks)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
