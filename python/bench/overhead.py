@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Per-step cost of torchcdat (Python closure + binding) against the C++ loop of bench/peer_loop.cpp on the same
 workload: full-batch GD + CDAT σ = 2 on an MLP 784-W-W-10 (ReLU) over N Fashion-MNIST images, cross-entropy.
-Both are timed in this one run, alternating rounds (C++ in a subprocess, torchcdat in this process), with the
-same thread count; prints each round, the medians and their ratio, and /proc/loadavg.
+Also the same loop in plain PyTorch (bench/peer/cdat_loop.py's step). All three are timed in this one run,
+alternating, each round a fresh process for each (peer_loop; this script with --worker), with the same thread
+count and the same initial weights (so the same trajectory: the final losses agree); prints each round, the
+medians and their ratios, and /proc/loadavg.
 
 Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 128] [--samples 1024]
                                   [--steps 50] [--rounds 7] [--threads 1]
@@ -12,6 +14,7 @@ import importlib.util
 import pathlib
 import statistics
 import subprocess
+import sys
 import time
 
 import torch
@@ -21,7 +24,7 @@ import torchcdat
 
 
 def load_peer():
-    """bench/peer/cdat_loop.py: the workload's data (as peer_loop.cpp) and model."""
+    """bench/peer/cdat_loop.py, for the workload's data (as peer_loop.cpp)."""
     path = pathlib.Path(__file__).resolve().parents[2] / "bench" / "peer" / "cdat_loop.py"
     spec = importlib.util.spec_from_file_location("cdat_loop", path)
     module = importlib.util.module_from_spec(spec)
@@ -29,9 +32,16 @@ def load_peer():
     return module
 
 
-def torchcdat_ms_per_step(peer, x, y, width, steps):
+def model_like_peer_loop(width):
+    """peer_loop.cpp's model with its initial weights: GCC evaluates the arguments of torch::nn::Sequential(...)
+    right to left, so the read-out layer draws its weights first. Same weights, same trajectory."""
     torch.manual_seed(0)
-    model = peer.make_model(width)
+    out, hidden, first = torch.nn.Linear(width, 10), torch.nn.Linear(width, width), torch.nn.Linear(784, width)
+    return torch.nn.Sequential(first, torch.nn.ReLU(), hidden, torch.nn.ReLU(), out)
+
+
+def torchcdat_ms_per_step(x, y, width, steps):
+    model = model_like_peer_loop(width)
     optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
     closure = lambda: F.cross_entropy(model(x), y)  # noqa: E731
     for _ in range(3):  # warm-up, as peer_loop
@@ -49,8 +59,29 @@ def cpp_ms_per_step(peer_loop, width, samples, steps, threads):
     return float(values["ms_per_step"]), float(values["final_loss"])
 
 
+def pytorch_ms_per_step(peer, x, y, width, steps):
+    """The same loop in plain PyTorch (bench/peer/cdat_loop.py's step), for the cost of the binding alone."""
+    model = model_like_peer_loop(width)
+    params = list(model.parameters())
+    for _ in range(3):
+        peer.cdat_step(model, params, x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss, _ = peer.cdat_step(model, params, x, y)
+    return 1000 * (time.perf_counter() - start) / steps, loss
+
+
+def python_ms_per_step(worker, width, samples, steps, threads):
+    out = subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples", str(samples),
+                          "--steps", str(steps), "--threads", str(threads)],
+                         check=True, capture_output=True, text=True).stdout
+    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
+    return float(values["ms_per_step"]), float(values["final_loss"])
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", choices=["torchcdat", "pytorch"], help="time one side once in this process")
     ap.add_argument("--peer-loop", default="build/bench/peer_loop")
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--samples", type=int, default=1024)
@@ -58,25 +89,36 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    peer = load_peer()
-    x, y = peer.load(a.samples)
+    if a.worker:
+        torch.set_num_threads(a.threads)
+        peer = load_peer()
+        x, y = peer.load(a.samples)
+        if a.worker == "torchcdat":
+            ms, loss = torchcdat_ms_per_step(x, y, a.width, a.steps)
+        else:
+            ms, loss = pytorch_ms_per_step(peer, x, y, a.width, a.steps)
+        print(f"ms_per_step {ms:.3f}\nfinal_loss {loss:.6f}")
+        return
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
-    cpp, py = [], []
+    cpp, py, plain = [], [], []
     for r in range(a.rounds):
         c, c_loss = cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads)
-        p, p_loss = torchcdat_ms_per_step(peer, x, y, a.width, a.steps)
+        p, p_loss = python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads)
+        q, q_loss = python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads)
         cpp.append(c)
         py.append(p)
-        print(f"round {r}: C++ {c:8.3f} ms/step (loss {c_loss:.6f})   torchcdat {p:8.3f} ms/step (loss {p_loss:.6f})")
+        plain.append(q)
+        print(f"round {r}: C++ {c:8.3f} ms/step (loss {c_loss:.6f})   torchcdat {p:8.3f} (loss {p_loss:.6f})   "
+              f"plain PyTorch {q:8.3f} (loss {q_loss:.6f})")
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
-    mc, mp = statistics.median(cpp), statistics.median(py)
+    mc, mp, mq = statistics.median(cpp), statistics.median(py), statistics.median(plain)
     print(f"MLP 784-{a.width}-{a.width}-10 x {a.samples}, GD + CDAT, {a.steps} steps x {a.rounds} rounds, "
           f"{a.threads} thread(s); loadavg before {' '.join(load_before)}, after {' '.join(load_after)}")
     print(f"median C++ {mc:.3f} ms/step, torchcdat {mp:.3f} ms/step, torchcdat / C++ = {mp / mc:.4f} "
-          f"(overhead {100 * (mp / mc - 1):+.2f} %)")
+          f"(overhead {100 * (mp / mc - 1):+.2f} %); plain PyTorch {mq:.3f} ms/step, torchcdat / plain PyTorch = "
+          f"{mp / mq:.4f}")
 
 
 if __name__ == "__main__":
