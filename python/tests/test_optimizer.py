@@ -243,3 +243,20 @@ def test_ctrl_c_during_training_raises_keyboard_interrupt_and_the_optimizer_stay
     out = subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("; OK")
+
+
+def test_schedule_and_constant_tuner_options_reach_the_core():
+    model = make_model()
+    schedule = torchcdat.TunedOptimizer(model.parameters(), tuner=torchcdat.ScheduleTuner(
+        peak_lr=0.1, warmup_steps=4, total_steps=12, decay="cosine", final_fraction=0.1))
+    lrs = []
+    for _ in range(12):
+        schedule.step(loss_of(model))
+        lrs.append(schedule.last_stats["lr"])
+    warmup = [0.1 * (t + 1) / 4 for t in range(4)]  # linear from peak/warmup to peak
+    cosine = [0.01 + 0.09 * 0.5 * (1 + math.cos(math.pi * (t - 4) / 8)) for t in range(4, 12)]
+    assert lrs == pytest.approx(warmup + cosine, rel=1e-15)
+    other = make_model()
+    constant = torchcdat.TunedOptimizer(other.parameters(), tuner=torchcdat.ConstantTuner(0.25))
+    constant.step(loss_of(other))
+    assert constant.last_stats["lr"] == 0.25
