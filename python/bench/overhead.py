@@ -4,7 +4,8 @@ workload: full-batch GD + CDAT σ = 2 on an MLP 784-W-W-10 (ReLU) over N Fashion
 Also the same loop in plain PyTorch (bench/peer/cdat_loop.py's step). All three are timed in this one run,
 alternating, each round a fresh process for each (peer_loop; this script with --worker), with the same thread
 count and the same initial weights (so the same trajectory: the final losses agree); prints each round, the
-medians and their ratios, and /proc/loadavg.
+medians and their ratios, and /proc/loadavg; then torchcdat and plain PyTorch alternating step by step in one
+process.
 
 Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 128] [--samples 1024]
                                   [--steps 50] [--rounds 7] [--threads 1]
@@ -71,6 +72,36 @@ def pytorch_ms_per_step(peer, x, y, width, steps):
     return 1000 * (time.perf_counter() - start) / steps, loss
 
 
+def same_process_ms_per_step(steps, width, samples, threads):
+    """torchcdat and plain PyTorch alternating step by step in this one process: (torchcdat, plain, closure) medians,
+    the closure being the Python forward pass torchcdat calls back."""
+    torch.set_num_threads(threads)
+    peer = load_peer()
+    x, y = peer.load(samples)
+    reference, model = model_like_peer_loop(width), model_like_peer_loop(width)
+    params = list(reference.parameters())
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
+    in_closure = [0.0]
+
+    def closure():
+        start = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        in_closure[0] += time.perf_counter() - start
+        return loss
+
+    ours, plain, closure_ms = [], [], []
+    for _ in range(steps + 3):
+        start = time.perf_counter()
+        peer.cdat_step(reference, params, x, y)
+        plain.append(time.perf_counter() - start)
+        in_closure[0] = 0.0
+        start = time.perf_counter()
+        optimizer.step(closure)
+        ours.append(time.perf_counter() - start)
+        closure_ms.append(in_closure[0])
+    return tuple(1000 * statistics.median(v[3:]) for v in (ours, plain, closure_ms))
+
+
 def python_ms_per_step(worker, width, samples, steps, threads):
     out = subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples", str(samples),
                           "--steps", str(steps), "--threads", str(threads)],
@@ -101,24 +132,34 @@ def main():
         return
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
-    cpp, py, plain = [], [], []
+    sides = {
+        "C++": lambda: cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads),
+        "torchcdat": lambda: python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads),
+        "plain PyTorch": lambda: python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads),
+    }
+    times = {name: [] for name in sides}
     for r in range(a.rounds):
-        c, c_loss = cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads)
-        p, p_loss = python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads)
-        q, q_loss = python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads)
-        cpp.append(c)
-        py.append(p)
-        plain.append(q)
-        print(f"round {r}: C++ {c:8.3f} ms/step (loss {c_loss:.6f})   torchcdat {p:8.3f} (loss {p_loss:.6f})   "
-              f"plain PyTorch {q:8.3f} (loss {q_loss:.6f})")
+        order = list(sides) if r % 2 == 0 else list(reversed(sides))  # ABC CBA: drifts in the load hit all sides
+        line = []
+        for name in order:
+            ms, loss = sides[name]()
+            times[name].append(ms)
+            line.append(f"{name} {ms:8.3f} ms/step (loss {loss:.6f})")
+        print(f"round {r:2d}: " + "   ".join(line), flush=True)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
-    mc, mp, mq = statistics.median(cpp), statistics.median(py), statistics.median(plain)
     print(f"MLP 784-{a.width}-{a.width}-10 x {a.samples}, GD + CDAT, {a.steps} steps x {a.rounds} rounds, "
           f"{a.threads} thread(s); loadavg before {' '.join(load_before)}, after {' '.join(load_after)}")
-    print(f"median C++ {mc:.3f} ms/step, torchcdat {mp:.3f} ms/step, torchcdat / C++ = {mp / mc:.4f} "
-          f"(overhead {100 * (mp / mc - 1):+.2f} %); plain PyTorch {mq:.3f} ms/step, torchcdat / plain PyTorch = "
-          f"{mp / mq:.4f}")
+    cpp, ours, plain = times["C++"], times["torchcdat"], times["plain PyTorch"]
+    print(f"median ms/step: C++ {statistics.median(cpp):.3f}, torchcdat {statistics.median(ours):.3f}, "
+          f"plain PyTorch {statistics.median(plain):.3f}")
+    print(f"torchcdat / C++: ratio of medians {statistics.median(ours) / statistics.median(cpp):.4f}, "
+          f"median of the per-round ratios {statistics.median(p / c for p, c in zip(ours, cpp)):.4f}")
+    print(f"torchcdat / plain PyTorch: ratio of medians {statistics.median(ours) / statistics.median(plain):.4f}, "
+          f"median of the per-round ratios {statistics.median(p / q for p, q in zip(ours, plain)):.4f}")
+    ours_1, plain_1, closure_1 = same_process_ms_per_step(10 * a.steps, a.width, a.samples, a.threads)
+    print(f"in one process, alternating step by step ({10 * a.steps} steps): torchcdat {ours_1:.3f} ms/step (its Python "
+          f"closure {closure_1:.3f}), plain PyTorch {plain_1:.3f}, torchcdat / plain PyTorch {ours_1 / plain_1:.4f}")
 
 
 if __name__ == "__main__":

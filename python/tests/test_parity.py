@@ -9,7 +9,6 @@ differently (tighter than the 1e-10 relative the issue asks)."""
 import csv
 import importlib.util
 import io
-import math
 import struct
 import subprocess
 

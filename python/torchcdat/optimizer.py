@@ -1,5 +1,4 @@
 """torchcdat.TunedOptimizer: the core's TunedOptimizer (include/cdat/optimizer.h) as a torch.optim.Optimizer."""
-import io
 
 import torch
 
