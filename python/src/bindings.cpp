@@ -98,8 +98,7 @@ PYBIND11_MODULE(_C, m) {
       .def(py::init<>())
       .def_readwrite("beta1", &cdat::DirectionOptions::beta1)
       .def_readwrite("beta2", &cdat::DirectionOptions::beta2)
-      .def_readwrite("eps", &cdat::DirectionOptions::eps)
-      .def_readwrite("weight_decay", &cdat::DirectionOptions::weight_decay);
+      .def_readwrite("eps", &cdat::DirectionOptions::eps);
 
   py::enum_<cdat::ScheduleOptions::Decay>(m, "Decay")
       .value("cosine", cdat::ScheduleOptions::Decay::kCosine)
@@ -148,19 +147,27 @@ PYBIND11_MODULE(_C, m) {
       .def(py::init<>())
       .def_readwrite("measure_curvature", &cdat::TunedOptimizerOptions::measure_curvature)
       .def_readwrite("curvature_mode", &cdat::TunedOptimizerOptions::curvature_mode)
-      .def_readwrite("fd_step", &cdat::TunedOptimizerOptions::fd_step);
+      .def_readwrite("fd_step", &cdat::TunedOptimizerOptions::fd_step)
+      .def_readwrite("write_grad", &cdat::TunedOptimizerOptions::write_grad)
+      .def_readwrite("clip_norm", &cdat::TunedOptimizerOptions::clip_norm);
+
+  py::class_<cdat::ParamGroup>(m, "ParamGroup")
+      .def(py::init([](const cdat::TensorList& params, double weight_decay, double scale) {
+             return cdat::ParamGroup{params, weight_decay, scale};
+           }),
+           py::arg("params"), py::arg("weight_decay"), py::arg("scale"));
 
   m.def("direction_names", &cdat::direction_names);
   m.def("tuner_names", &cdat::tuner_names);
 
   py::class_<cdat::TunedOptimizer>(m, "TunedOptimizer")
-      .def(py::init([](const cdat::TensorList& params, const std::string& direction,
+      .def(py::init([](const std::vector<cdat::ParamGroup>& groups, const std::string& direction,
                        const cdat::DirectionOptions& direction_options, const std::string& tuner,
                        const cdat::TunerOptions& tuner_options, const cdat::TunedOptimizerOptions& options) {
-             return std::make_unique<cdat::TunedOptimizer>(params, cdat::make_direction(direction, direction_options),
+             return std::make_unique<cdat::TunedOptimizer>(groups, cdat::make_direction(direction, direction_options),
                                                            cdat::make_tuner(tuner, tuner_options), options);
            }),
-           py::arg("params"), py::arg("direction"), py::arg("direction_options"), py::arg("tuner"),
+           py::arg("groups"), py::arg("direction"), py::arg("direction_options"), py::arg("tuner"),
            py::arg("tuner_options"), py::arg("options"))
       .def(
           "step",
@@ -173,6 +180,7 @@ PYBIND11_MODULE(_C, m) {
       .def("last_stats", [](const cdat::TunedOptimizer& o) { return stats_dict(o.last_stats()); })
       .def("last_direction", &cdat::TunedOptimizer::last_direction)
       .def("steps", &cdat::TunedOptimizer::steps)
+      .def("params", &cdat::TunedOptimizer::params)
       .def("direction_name", [](const cdat::TunedOptimizer& o) { return o.direction().name(); })
       .def("tuner_name", [](const cdat::TunedOptimizer& o) { return o.tuner().name(); })
       .def("preconditioner", [](const cdat::TunedOptimizer& o) { return o.direction().preconditioner(); })

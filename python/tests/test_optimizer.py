@@ -171,19 +171,64 @@ def test_zero_grad_is_harmless():
 
 def test_param_groups_look_like_torch_optim():
     model = make_model()
-    optimizer = torchcdat.TunedOptimizer([{"params": model[0].parameters()}, {"params": model[2].parameters()}],
-                                         direction=torchcdat.Adam(weight_decay=0.01))
-    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.01, 0.01]
+    optimizer = torchcdat.TunedOptimizer([{"params": model[0].parameters(), "weight_decay": 0.1},
+                                          {"params": model[2].parameters(), "scale": 0.5}], weight_decay=0.01)
+    assert [(g["weight_decay"], g["scale"]) for g in optimizer.param_groups] == [(0.1, 1.0), (0.01, 0.5)]
     assert [len(g["params"]) for g in optimizer.param_groups] == [2, 2]
     optimizer.param_groups[0]["weight_decay"] = 0.5
     with pytest.raises(torchcdat.InvalidOption, match="param_groups options changed"):
         optimizer.step(loss_of(model))
 
 
+def gradient_of(model):
+    return torch.autograd.grad(loss_of(model)(), list(model.parameters()))
+
+
+def test_group_weight_decay_and_scale_in_closed_form():
+    # GD, constant η: w ← w + η·scale·(−g − weight_decay·w) per group
+    model = make_model()
+    before, g = snapshot(model), gradient_of(model)
+    lr, groups = 0.1, [(0.3, 2.0), (0.05, 0.5)]
+    optimizer = torchcdat.TunedOptimizer(
+        [{"params": model[0].parameters(), "weight_decay": groups[0][0], "scale": groups[0][1]},
+         {"params": model[2].parameters(), "weight_decay": groups[1][0], "scale": groups[1][1]}],
+        direction="gd", tuner=torchcdat.ConstantTuner(lr))
+    optimizer.step(loss_of(model))
+    for i, (w, w0, gi) in enumerate(zip(model.parameters(), before, g)):
+        decay, scale = groups[i // 2]
+        torch.testing.assert_close(w.detach(), w0 + lr * scale * (-gi - decay * w0), rtol=1e-15, atol=1e-15)
+
+
+def test_a_group_with_scale_zero_is_frozen():
+    model = make_model()
+    before = snapshot(model)
+    optimizer = torchcdat.TunedOptimizer([{"params": model[0].parameters(), "scale": 0.0},
+                                          {"params": model[2].parameters()}], tuner=torchcdat.ConstantTuner(0.1))
+    optimizer.step(loss_of(model))
+    after = snapshot(model)
+    assert torch.equal(after[0], before[0]) and torch.equal(after[1], before[1])
+    assert not torch.equal(after[2], before[2])
+
+
+def test_step_writes_the_gradient_to_grad_and_clip_norm_clips_the_update():
+    model = make_model()
+    before, g = snapshot(model), gradient_of(model)
+    norm = torch.sqrt(sum((gi * gi).sum() for gi in g)).item()
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=torchcdat.ConstantTuner(0.1),
+                                         clip_norm=0.5 * norm)
+    optimizer.step(loss_of(model))
+    for p, gi, w0 in zip(model.parameters(), g, before):
+        torch.testing.assert_close(p.grad, gi, rtol=1e-15, atol=1e-15)  # the true gradient, before clipping
+        torch.testing.assert_close(p.detach(), w0 - 0.1 * 0.5 * gi, rtol=1e-14, atol=1e-15)
+    quiet = make_model()
+    torchcdat.TunedOptimizer(quiet.parameters(), write_grad=False).step(loss_of(quiet))
+    assert all(p.grad is None for p in quiet.parameters())
+
+
 def test_defaults_are_the_cpp_ones():
     assert repr(torchcdat.CdatTuner()) == (
         "CdatTuner({'ema_beta': 0.0, 'ema_mode': 'separate', 'eps': 1e-12, 'max_lr': 0.0, 'sigma': 2.0})")
-    assert repr(torchcdat.Adam()) == "Adam({'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08, 'weight_decay': 0.0})"
+    assert repr(torchcdat.Adam()) == "Adam({'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08})"
     assert repr(torchcdat.LinesearchTuner()) == ("LinesearchTuner({'c': 0.0001, 'eta_init': 1.0, 'eta_max': 1.0, "
                                                  "'kappa_down': 0.8, 'kappa_up': 1.5, 'max_trials': 30})")
 
@@ -197,6 +242,8 @@ def test_defaults_are_the_cpp_ones():
     (lambda p: torchcdat.TunedOptimizer(p, tuner="cosine"), "tuner must be one of"),
     (lambda p: torchcdat.TunedOptimizer(p, curvature_mode="exactly"), "curvature_mode must be one of"),
     (lambda p: torchcdat.TunedOptimizer(p, tuner=torchcdat.LinesearchTuner(kappa_down=2.0)), "kappa_down"),
+    (lambda p: torchcdat.TunedOptimizer(p, weight_decay=-1.0), "weight-decay must be finite and >= 0"),
+    (lambda p: torchcdat.TunedOptimizer(p, clip_norm=-1.0), "clip-norm"),
 ])
 def test_bad_options_raise_invalid_option_naming_the_option(make, message):
     with pytest.raises(torchcdat.InvalidOption, match=message) as info:

@@ -6,56 +6,45 @@ from . import _C
 from .errors import InvalidOption
 from .options import CdatTuner, as_direction, as_tuner, fill_options
 
-# The per-group options and their meaning in the core (a group's "params" aside).
-_GROUP_OPTIONS = ("weight_decay",)
+# The per-group options (cdat::ParamGroup, a group's "params" aside).
+_GROUP_OPTIONS = ("weight_decay", "scale")
 
 
 class TunedOptimizer(torch.optim.Optimizer):
     """One step: the loss and gradient from the closure → direction u = base(g) → η = tuner → w ← w + ηu.
 
     Args:
-        params: parameters or parameter groups (dicts with "params" and optionally "weight_decay"), as for
-            torch.optim. Parameters with requires_grad=False when the optimizer is made are never updated.
+        params: parameters or parameter groups (dicts with "params" and optionally "weight_decay", "scale"), as
+            for torch.optim. Parameters with requires_grad=False when the optimizer is made are never updated.
         direction: a torchcdat.Direction (GradientDescent, Momentum, RMSProp, Adam) or its name
             ("gd", "momentum", "nesterov", "rmsprop", "adam").
         tuner: a torchcdat.Tuner (ConstantTuner, ScheduleTuner, LinesearchTuner, GreedyTuner, CdatTuner) or its
             name ("constant", "schedule", "linesearch", "greedy", "cdat").
+        weight_decay, scale: the defaults of the group options: decoupled weight decay (u ← u − weight_decay·w)
+            and the multiplier on the group's share of the update (0 freezes the group); η is one for all.
         measure_curvature: also measure uᵀHu when the tuner does not need it (last_stats["curvature"]).
         curvature_mode: "exact" (double backward, default), "secant", "fd" or "forward".
         fd_step: the relative step of curvature_mode="fd".
-
-    The group option "weight_decay" (decoupled, u ← u − weight_decay·w) defaults to the direction's.
+        write_grad: after each step, p.grad holds that step's gradient (default True).
+        clip_norm: > 0 clips the gradient by its global norm before the direction (default 0: off).
     """
 
-    def __init__(self, params, direction="gd", tuner="cdat", *, measure_curvature=False, curvature_mode="exact",
-                 fd_step=None):
+    def __init__(self, params, direction="gd", tuner="cdat", *, weight_decay=0.0, scale=1.0, **options):
         direction = as_direction(direction)
         tuner = as_tuner(tuner)
-        super().__init__(params, {"weight_decay": direction.options.weight_decay})
+        super().__init__(params, {"weight_decay": weight_decay, "scale": scale})
         self._direction, self._tuner = direction, tuner
         self._group_options = self._read_group_options()
-        core_options = {"measure_curvature": measure_curvature, "curvature_mode": curvature_mode}
-        if fd_step is not None:
-            core_options["fd_step"] = fd_step
-        self._options = fill_options(_C.TunedOptimizerOptions(), core_options, "TunedOptimizer")
-        self._trained = [p for group in self.param_groups for p in group["params"] if p.requires_grad]
-        if not self._trained:
-            raise InvalidOption("TunedOptimizer: no parameter requires grad")
+        self._options = fill_options(_C.TunedOptimizerOptions(), options, "TunedOptimizer")
         self._core = self._make_core()
 
     def _read_group_options(self):
         return [{key: group[key] for key in _GROUP_OPTIONS} for group in self.param_groups]
 
     def _make_core(self):
-        # The core takes one weight decay for all parameters (per-group values need the core's parameter groups).
-        decays = {options["weight_decay"] for options in self._group_options}
-        if len(decays) > 1:
-            raise InvalidOption("TunedOptimizer: param_groups with different weight_decay are not supported yet")
-        direction_options = _C.DirectionOptions()
-        for key in ("beta1", "beta2", "eps"):
-            setattr(direction_options, key, getattr(self._direction.options, key))
-        direction_options.weight_decay = decays.pop()
-        return _C.TunedOptimizer(self._trained, self._direction.name, direction_options, self._tuner.name,
+        groups = [_C.ParamGroup(list(group["params"]), group["weight_decay"], group["scale"])
+                  for group in self.param_groups]
+        return _C.TunedOptimizer(groups, self._direction.name, self._direction.options, self._tuner.name,
                                  self._tuner.options, self._options)
 
     def add_param_group(self, param_group):
@@ -83,7 +72,7 @@ class TunedOptimizer(torch.optim.Optimizer):
         return self._core.step(closure).detach()
 
     def zero_grad(self, set_to_none=True):
-        """Harmless: the optimizer computes the gradient itself on every step."""
+        """Harmless: the optimizer computes the gradient itself on every step (and writes it to p.grad)."""
         super().zero_grad(set_to_none=set_to_none)
 
     @property
@@ -103,7 +92,7 @@ class TunedOptimizer(torch.optim.Optimizer):
     @property
     def trained_params(self):
         """The parameters the core updates (those that required grad when the optimizer was made)."""
-        return list(self._trained)
+        return self._core.params()
 
     def state_dict(self):
         """torch.optim layout: "state" holds the core's archive (direction moments, tuner averages, step counter;
@@ -130,12 +119,13 @@ class TunedOptimizer(torch.optim.Optimizer):
 def CDAT(params, base="gd", sigma=None, ema=None, **options):
     """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name ("gd", "momentum", "nesterov",
     "rmsprop", "adam") or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
-    batch) and CdatTuner's other options eps, ema_mode, max_lr. With a base name, the base's options beta1, beta2,
-    weight_decay and base_eps (its ε) are accepted too, and TunedOptimizer's measure_curvature, curvature_mode,
-    fd_step always."""
-    core = {k: options.pop(k) for k in list(options) if k in ("measure_curvature", "curvature_mode", "fd_step")}
+    batch) and CdatTuner's other options eps, ema_mode, max_lr. With a base name, the base's options beta1, beta2
+    and base_eps (its ε) are accepted too, and TunedOptimizer's measure_curvature, curvature_mode,
+    fd_step, write_grad, clip_norm, weight_decay, scale always."""
+    core = {k: options.pop(k) for k in list(options)
+            if k in ("measure_curvature", "curvature_mode", "fd_step", "write_grad", "clip_norm", "weight_decay", "scale")}
     base_options = {("eps" if k == "base_eps" else k): options.pop(k)
-                    for k in list(options) if k in ("beta1", "beta2", "weight_decay", "base_eps")}
+                    for k in list(options) if k in ("beta1", "beta2", "base_eps")}
     if sigma is not None:
         options["sigma"] = sigma
     if ema is not None:

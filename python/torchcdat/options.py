@@ -40,7 +40,8 @@ def options_dict(cpp_options):
 
 
 class Direction:
-    """A base optimizer of the core: u_t from g_t (PAPER §1). Options: beta1, beta2, eps, weight_decay."""
+    """A base optimizer of the core: u_t from g_t (PAPER §1). Options: beta1, beta2, eps (weight decay is a
+    parameter group's option, see TunedOptimizer)."""
 
     def __init__(self, name, **options):
         if name not in _C.direction_names():

@@ -12,12 +12,13 @@ namespace {
 using testing::TinyMlp;
 
 std::unique_ptr<TunedOptimizer> adam_cdat(const TensorList& params) {
-  DirectionOptions d;
-  d.weight_decay = 1e-3;
+  ParamGroup group{params};
+  group.weight_decay = 1e-3;
   CdatOptions c;
   c.ema_beta = 0.9;
   c.sigma = 1.5;
-  return std::make_unique<TunedOptimizer>(params, std::make_unique<Adam>(d), std::make_unique<CdatTuner>(c));
+  return std::make_unique<TunedOptimizer>(std::vector<ParamGroup>{group}, std::make_unique<Adam>(),
+                                          std::make_unique<CdatTuner>(c));
 }
 
 TEST(TunedOptimizer, SaveLoadResumesToBitIdenticalParameters) {
