@@ -26,6 +26,28 @@ def load(n):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
+def make_model(width):
+    return torch.nn.Sequential(torch.nn.Linear(784, width), torch.nn.ReLU(), torch.nn.Linear(width, width),
+                               torch.nn.ReLU(), torch.nn.Linear(width, 10))
+
+
+def cdat_step(model, params, x, y, sigma=2.0, eps=1e-12):
+    """One GD + CDAT step in place; returns (loss before the step, η). Also used by python/tests (parity)."""
+    loss = F.cross_entropy(model(x), y)
+    g = torch.autograd.grad(loss, params, create_graph=True)
+    u = [-gi.detach() for gi in g]
+    numerator = max(-sum((gi.detach() * ui).sum() for gi, ui in zip(g, u)).item(), 0.0)
+    g_dot_u = sum((gi * ui).sum() for gi, ui in zip(g, u))
+    hu = torch.autograd.grad(g_dot_u, params)
+    curvature = sum((h * ui).sum() for h, ui in zip(hu, u)).item()
+    u_sq = sum((ui * ui).sum() for ui in u).item()
+    eta = sigma * numerator / (abs(curvature) + eps * u_sq)
+    with torch.no_grad():
+        for p, ui in zip(params, u):
+            p.add_(ui, alpha=eta)
+    return loss.item(), eta
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--width", type=int, default=128)
@@ -37,25 +59,11 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x, y = load(a.samples)
-    model = torch.nn.Sequential(torch.nn.Linear(784, a.width), torch.nn.ReLU(), torch.nn.Linear(a.width, a.width),
-                                torch.nn.ReLU(), torch.nn.Linear(a.width, 10))
+    model = make_model(a.width)
     params = list(model.parameters())
-    sigma, eps = 2.0, 1e-12
 
     def step():
-        loss = F.cross_entropy(model(x), y)
-        g = torch.autograd.grad(loss, params, create_graph=True)
-        u = [-gi.detach() for gi in g]
-        numerator = max(-sum((gi.detach() * ui).sum() for gi, ui in zip(g, u)).item(), 0.0)
-        g_dot_u = sum((gi * ui).sum() for gi, ui in zip(g, u))
-        hu = torch.autograd.grad(g_dot_u, params)
-        curvature = sum((h * ui).sum() for h, ui in zip(hu, u)).item()
-        u_sq = sum((ui * ui).sum() for ui in u).item()
-        eta = sigma * numerator / (abs(curvature) + eps * u_sq)
-        with torch.no_grad():
-            for p, ui in zip(params, u):
-                p.add_(ui, alpha=eta)
-        return loss.item()
+        return cdat_step(model, params, x, y)[0]
 
     for _ in range(3):  # warm-up
         step()

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Per-step cost of torchcdat (Python closure + binding) against the C++ loop of bench/peer_loop.cpp on the same
+workload: full-batch GD + CDAT σ = 2 on an MLP 784-W-W-10 (ReLU) over N Fashion-MNIST images, cross-entropy.
+Also the same loop in plain PyTorch (bench/peer/cdat_loop.py's step). All three are timed in this one run,
+alternating, each round a fresh process for each (peer_loop; this script with --worker), with the same thread
+count and the same initial weights (so the same trajectory: the final losses agree); prints each round, the
+medians and their ratios, and /proc/loadavg; then torchcdat and plain PyTorch alternating step by step in one
+process.
+
+Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 128] [--samples 1024]
+                                  [--steps 50] [--rounds 7] [--threads 1]
+"""
+import argparse
+import importlib.util
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+import torchcdat
+
+
+def load_peer():
+    """bench/peer/cdat_loop.py, for the workload's data (as peer_loop.cpp)."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "bench" / "peer" / "cdat_loop.py"
+    spec = importlib.util.spec_from_file_location("cdat_loop", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def model_like_peer_loop(width):
+    """peer_loop.cpp's model with its initial weights: GCC evaluates the arguments of torch::nn::Sequential(...)
+    right to left, so the read-out layer draws its weights first. Same weights, same trajectory."""
+    torch.manual_seed(0)
+    out, hidden, first = torch.nn.Linear(width, 10), torch.nn.Linear(width, width), torch.nn.Linear(784, width)
+    return torch.nn.Sequential(first, torch.nn.ReLU(), hidden, torch.nn.ReLU(), out)
+
+
+def torchcdat_ms_per_step(x, y, width, steps):
+    model = model_like_peer_loop(width)
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
+    closure = lambda: F.cross_entropy(model(x), y)  # noqa: E731
+    for _ in range(3):  # warm-up, as peer_loop
+        optimizer.step(closure)
+    start = time.perf_counter()
+    for _ in range(steps):
+        optimizer.step(closure)
+    return 1000 * (time.perf_counter() - start) / steps, optimizer.last_stats["loss"]
+
+
+def cpp_ms_per_step(peer_loop, width, samples, steps, threads):
+    out = subprocess.run([peer_loop, "--width", str(width), "--samples", str(samples), "--steps", str(steps),
+                          "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
+    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
+    return float(values["ms_per_step"]), float(values["final_loss"])
+
+
+def pytorch_ms_per_step(peer, x, y, width, steps):
+    """The same loop in plain PyTorch (bench/peer/cdat_loop.py's step), for the cost of the binding alone."""
+    model = model_like_peer_loop(width)
+    params = list(model.parameters())
+    for _ in range(3):
+        peer.cdat_step(model, params, x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss, _ = peer.cdat_step(model, params, x, y)
+    return 1000 * (time.perf_counter() - start) / steps, loss
+
+
+def same_process_ms_per_step(steps, width, samples, threads):
+    """torchcdat and plain PyTorch alternating step by step in this one process: (torchcdat, plain, closure) medians,
+    the closure being the Python forward pass torchcdat calls back."""
+    torch.set_num_threads(threads)
+    peer = load_peer()
+    x, y = peer.load(samples)
+    reference, model = model_like_peer_loop(width), model_like_peer_loop(width)
+    params = list(reference.parameters())
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
+    in_closure = [0.0]
+
+    def closure():
+        start = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        in_closure[0] += time.perf_counter() - start
+        return loss
+
+    ours, plain, closure_ms = [], [], []
+    for _ in range(steps + 3):
+        start = time.perf_counter()
+        peer.cdat_step(reference, params, x, y)
+        plain.append(time.perf_counter() - start)
+        in_closure[0] = 0.0
+        start = time.perf_counter()
+        optimizer.step(closure)
+        ours.append(time.perf_counter() - start)
+        closure_ms.append(in_closure[0])
+    return tuple(1000 * statistics.median(v[3:]) for v in (ours, plain, closure_ms))
+
+
+def python_ms_per_step(worker, width, samples, steps, threads):
+    out = subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples", str(samples),
+                          "--steps", str(steps), "--threads", str(threads)],
+                         check=True, capture_output=True, text=True).stdout
+    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
+    return float(values["ms_per_step"]), float(values["final_loss"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", choices=["torchcdat", "pytorch"], help="time one side once in this process")
+    ap.add_argument("--peer-loop", default="build/bench/peer_loop")
+    ap.add_argument("--width", type=int, default=128)
+    ap.add_argument("--samples", type=int, default=1024)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    if a.worker:
+        torch.set_num_threads(a.threads)
+        peer = load_peer()
+        x, y = peer.load(a.samples)
+        if a.worker == "torchcdat":
+            ms, loss = torchcdat_ms_per_step(x, y, a.width, a.steps)
+        else:
+            ms, loss = pytorch_ms_per_step(peer, x, y, a.width, a.steps)
+        print(f"ms_per_step {ms:.3f}\nfinal_loss {loss:.6f}")
+        return
+    with open("/proc/loadavg") as f:
+        load_before = f.read().split()[:3]
+    sides = {
+        "C++": lambda: cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads),
+        "torchcdat": lambda: python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads),
+        "plain PyTorch": lambda: python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads),
+    }
+    times = {name: [] for name in sides}
+    for r in range(a.rounds):
+        order = list(sides) if r % 2 == 0 else list(reversed(sides))  # ABC CBA: drifts in the load hit all sides
+        line = []
+        for name in order:
+            ms, loss = sides[name]()
+            times[name].append(ms)
+            line.append(f"{name} {ms:8.3f} ms/step (loss {loss:.6f})")
+        print(f"round {r:2d}: " + "   ".join(line), flush=True)
+    with open("/proc/loadavg") as f:
+        load_after = f.read().split()[:3]
+    print(f"MLP 784-{a.width}-{a.width}-10 x {a.samples}, GD + CDAT, {a.steps} steps x {a.rounds} rounds, "
+          f"{a.threads} thread(s); loadavg before {' '.join(load_before)}, after {' '.join(load_after)}")
+    cpp, ours, plain = times["C++"], times["torchcdat"], times["plain PyTorch"]
+    print(f"median ms/step: C++ {statistics.median(cpp):.3f}, torchcdat {statistics.median(ours):.3f}, "
+          f"plain PyTorch {statistics.median(plain):.3f}")
+    print(f"torchcdat / C++: ratio of medians {statistics.median(ours) / statistics.median(cpp):.4f}, "
+          f"median of the per-round ratios {statistics.median(p / c for p, c in zip(ours, cpp)):.4f}")
+    print(f"torchcdat / plain PyTorch: ratio of medians {statistics.median(ours) / statistics.median(plain):.4f}, "
+          f"median of the per-round ratios {statistics.median(p / q for p, q in zip(ours, plain)):.4f}")
+    ours_1, plain_1, closure_1 = same_process_ms_per_step(10 * a.steps, a.width, a.samples, a.threads)
+    print(f"in one process, alternating step by step ({10 * a.steps} steps): torchcdat {ours_1:.3f} ms/step (its Python "
+          f"closure {closure_1:.3f}), plain PyTorch {plain_1:.3f}, torchcdat / plain PyTorch {ours_1 / plain_1:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""torchcdat.TunedOptimizer: the core's TunedOptimizer (include/cdat/optimizer.h) as a torch.optim.Optimizer."""
+
+import torch
+
+from . import _C
+from .errors import InvalidOption
+from .options import CdatTuner, as_direction, as_tuner, fill_options
+
+# The per-group options (cdat::ParamGroup, a group's "params" aside).
+_GROUP_OPTIONS = ("weight_decay", "scale")
+
+
+class TunedOptimizer(torch.optim.Optimizer):
+    """One step: the loss and gradient from the closure → direction u = base(g) → η = tuner → w ← w + ηu.
+
+    Args:
+        params: parameters or parameter groups (dicts with "params" and optionally "weight_decay", "scale"), as
+            for torch.optim. Parameters with requires_grad=False when the optimizer is made are never updated.
+        direction: a torchcdat.Direction (GradientDescent, Momentum, RMSProp, Adam) or its name
+            ("gd", "momentum", "nesterov", "rmsprop", "adam").
+        tuner: a torchcdat.Tuner (ConstantTuner, ScheduleTuner, LinesearchTuner, GreedyTuner, CdatTuner) or its
+            name ("constant", "schedule", "linesearch", "greedy", "cdat").
+        weight_decay, scale: the defaults of the group options: decoupled weight decay (u ← u − weight_decay·w)
+            and the multiplier on the group's share of the update (0 freezes the group); η is one for all.
+        measure_curvature: also measure uᵀHu when the tuner does not need it (last_stats["curvature"]).
+        curvature_mode: "exact" (double backward, default), "secant", "fd" or "forward".
+        fd_step: the relative step of curvature_mode="fd".
+        write_grad: after each step, p.grad holds that step's gradient (default True).
+        clip_norm: > 0 clips the gradient by its global norm before the direction (default 0: off).
+    """
+
+    def __init__(self, params, direction="gd", tuner="cdat", *, weight_decay=0.0, scale=1.0, **options):
+        direction = as_direction(direction)
+        tuner = as_tuner(tuner)
+        super().__init__(params, {"weight_decay": weight_decay, "scale": scale})
+        self._direction, self._tuner = direction, tuner
+        self._group_options = self._read_group_options()
+        self._options = fill_options(_C.TunedOptimizerOptions(), options, "TunedOptimizer")
+        self._core = self._make_core()
+
+    def _read_group_options(self):
+        return [{key: group[key] for key in _GROUP_OPTIONS} for group in self.param_groups]
+
+    def _make_core(self):
+        groups = [_C.ParamGroup(list(group["params"]), group["weight_decay"], group["scale"])
+                  for group in self.param_groups]
+        return _C.TunedOptimizer(groups, self._direction.name, self._direction.options, self._tuner.name,
+                                 self._tuner.options, self._options)
+
+    def add_param_group(self, param_group):
+        if hasattr(self, "_core"):
+            raise InvalidOption("TunedOptimizer: add_param_group after construction is not supported "
+                                "(the core's state is laid out for the parameters it was made with)")
+        super().add_param_group(param_group)
+
+    def step(self, closure):
+        """One step; returns the loss at the parameters before the update (a 0-d tensor, detached).
+
+        `closure()` must recompute and return the loss WITHOUT calling backward() and without zero_grad():
+        the optimizer differentiates the returned loss itself, with create_graph where the tuner needs the
+        curvature uᵀHu (double backward on the same forward pass), and calls the closure again for line-search
+        trials f(w + ηu) (under no_grad). A loss.backward() inside would cost a wasted backward pass and free
+        the graph the optimizer needs.
+
+        Raises NonFiniteError (parameters untouched) on a NaN/inf loss, gradient, curvature or learning rate;
+        an exception raised by the closure propagates unchanged, leaving the parameters untouched.
+        """
+        if closure is None:
+            raise InvalidOption("TunedOptimizer.step needs a closure that returns the loss")
+        if self._read_group_options() != self._group_options:
+            raise InvalidOption("TunedOptimizer: param_groups options changed after construction; make a new optimizer")
+        return self._core.step(closure).detach()
+
+    def zero_grad(self, set_to_none=True):
+        """Harmless: the optimizer computes the gradient itself on every step (and writes it to p.grad)."""
+        super().zero_grad(set_to_none=set_to_none)
+
+    @property
+    def last_stats(self):
+        """What the last step measured: step, loss, lr, slope (gᵀu), curvature (uᵀHu), grad_norm, direction_norm,
+        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, warning (NaN: not measured)."""
+        return self._core.last_stats()
+
+    def last_direction(self):
+        """u_t of the last step, one tensor per trained parameter."""
+        return self._core.last_direction()
+
+    def preconditioner(self):
+        """The direction's diagonal preconditioner P (RMSProp, Adam; one tensor per trained parameter), or None."""
+        return self._core.preconditioner()
+
+    @property
+    def trained_params(self):
+        """The parameters the core updates (those that required grad when the optimizer was made)."""
+        return self._core.params()
+
+    def state_dict(self):
+        """torch.optim layout: "state" holds the core's archive (direction moments, tuner averages, step counter;
+        a uint8 tensor), "param_groups" the groups with parameter indices. Round-trips through torch.save exactly."""
+        packed = super().state_dict()
+        archive = torch.frombuffer(bytearray(self._core.save_state()), dtype=torch.uint8)
+        packed["state"] = {"core": archive}
+        return packed
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        core = state_dict.pop("state", {}).get("core")
+        if core is None:
+            raise InvalidOption("TunedOptimizer.load_state_dict: no torchcdat state (state['core']) in this state_dict")
+        super().load_state_dict({**state_dict, "state": {}})
+        self._group_options = self._read_group_options()
+        self._core = self._make_core()
+        self._core.load_state(bytes(core.contiguous().numpy().tobytes()))
+
+    def __getstate__(self):
+        raise TypeError("TunedOptimizer cannot be pickled; save state_dict() instead")
+
+
+def CDAT(params, base="gd", sigma=None, ema=None, **options):
+    """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name ("gd", "momentum", "nesterov",
+    "rmsprop", "adam") or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
+    batch) and CdatTuner's other options eps, ema_mode, max_lr. With a base name, the base's options beta1, beta2
+    and base_eps (its ε) are accepted too, and TunedOptimizer's measure_curvature, curvature_mode,
+    fd_step, write_grad, clip_norm, weight_decay, scale always."""
+    core = {k: options.pop(k) for k in list(options)
+            if k in ("measure_curvature", "curvature_mode", "fd_step", "write_grad", "clip_norm", "weight_decay", "scale")}
+    base_options = {("eps" if k == "base_eps" else k): options.pop(k)
+                    for k in list(options) if k in ("beta1", "beta2", "base_eps")}
+    if sigma is not None:
+        options["sigma"] = sigma
+    if ema is not None:
+        options["ema_beta"] = ema
+    if isinstance(base, str):
+        base = as_direction(base, **base_options)
+    elif base_options:
+        raise InvalidOption(f"CDAT: {', '.join(base_options)} belong in the Direction given as base")
+    return TunedOptimizer(params, direction=base, tuner=CdatTuner(**options), **core)

@@ -1,0 +1,173 @@
+"""The bases (directions) and tuners of the cdat core as option holders. Option names and defaults are the C++
+ones (include/cdat/direction.h, tuner.h, armijo.h): a default-constructed C++ options struct gives each default,
+and the core checks the ranges (InvalidOption names the option)."""
+from . import _C
+from .errors import InvalidOption
+
+_ENUMS = {"ema_mode": _C.EmaMode, "decay": _C.Decay, "curvature_mode": _C.CurvatureMode}
+
+
+def option_names(cpp_options):
+    """The option names of a C++ options struct (its pybind11 properties)."""
+    return sorted(name for name in dir(cpp_options) if not name.startswith("_"))
+
+
+def fill_options(cpp_options, values, what):
+    """Sets `values` (a dict) on a C++ options struct; an unknown name or a wrong type raises InvalidOption."""
+    valid = option_names(cpp_options)
+    for key, value in values.items():
+        if key not in valid:
+            raise InvalidOption(f"{what}: unknown option '{key}' (valid: {', '.join(valid)})")
+        if key in _ENUMS and isinstance(value, str):
+            members = _ENUMS[key].__members__
+            if value not in members:
+                raise InvalidOption(f"{what} {key} must be one of {', '.join(members)}, got '{value}'")
+            value = members[value]
+        try:
+            setattr(cpp_options, key, value)
+        except TypeError:
+            raise InvalidOption(f"{what} {key}: {value!r} has the wrong type") from None
+    return cpp_options
+
+
+def options_dict(cpp_options):
+    """A C++ options struct as a plain dict (enums by name)."""
+    out = {}
+    for key in option_names(cpp_options):
+        value = getattr(cpp_options, key)
+        out[key] = value.name if key in _ENUMS else value
+    return out
+
+
+class Direction:
+    """A base optimizer of the core: u_t from g_t (PAPER §1). Options: beta1, beta2, eps (weight decay is a
+    parameter group's option, see TunedOptimizer)."""
+
+    def __init__(self, name, **options):
+        if name not in _C.direction_names():
+            raise InvalidOption(f"direction must be one of {', '.join(_C.direction_names())}, got '{name}'")
+        self.name = name
+        self.options = fill_options(_C.DirectionOptions(), options, name)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({options_dict(self.options)})"
+
+
+class GradientDescent(Direction):
+    """u = −g."""
+
+    def __init__(self, **options):
+        super().__init__("gd", **options)
+
+
+class Momentum(Direction):
+    """Heavy ball m ← β₁m + g, u = −m; Nesterov u = −(g + β₁m) (torch.optim.SGD conventions)."""
+
+    def __init__(self, nesterov=False, **options):
+        super().__init__("nesterov" if nesterov else "momentum", **options)
+
+
+class RMSProp(Direction):
+    """v ← β₂v + (1−β₂)g², u = −g / (√v + ε)."""
+
+    def __init__(self, **options):
+        super().__init__("rmsprop", **options)
+
+
+class Adam(Direction):
+    """u = −m̂ / (√v̂ + ε) with bias-corrected moments."""
+
+    def __init__(self, **options):
+        super().__init__("adam", **options)
+
+
+class Tuner:
+    """A learning-rate tuner of the core (PAPER §2): η_t from the step's loss, slope gᵀu, curvature uᵀHu or
+    trial values. `options` holds a C++ TunerOptions of which the tuner reads its own part."""
+
+    _part = None  # the TunerOptions field this tuner reads (None: the tuner has no options of its own)
+
+    def __init__(self, name, **options):
+        self.name = name
+        self.options = _C.TunerOptions()
+        if self._part is not None:
+            fill_options(getattr(self.options, self._part), options, name)
+        elif options:
+            raise InvalidOption(f"{name}: takes no options, got {', '.join(options)}")
+
+    def __repr__(self):
+        own = options_dict(getattr(self.options, self._part)) if self._part else {}
+        return f"{type(self).__name__}({own})"
+
+
+class ConstantTuner(Tuner):
+    """η_t = lr."""
+
+    def __init__(self, lr=_C.TunerOptions().lr):
+        super().__init__("constant")
+        self.options.lr = lr
+
+    def __repr__(self):
+        return f"ConstantTuner(lr={self.options.lr})"
+
+
+class ScheduleTuner(Tuner):
+    """Linear warm-up to peak_lr, then cosine decay (or constant). Options: peak_lr, warmup_steps, total_steps,
+    decay ('cosine' or 'constant'), final_fraction."""
+
+    _part = "schedule"
+
+    def __init__(self, **options):
+        super().__init__("schedule", **options)
+        # make_tuner takes the schedule's peak from TunerOptions.lr (as the CLI's --lr).
+        self.options.lr = self.options.schedule.peak_lr
+
+
+class LinesearchTuner(Tuner):
+    """Armijo backtracking. Options: c, kappa_down, kappa_up, eta_max, eta_init, max_trials."""
+
+    _part = "linesearch"
+
+    def __init__(self, **options):
+        super().__init__("linesearch", **options)
+
+
+class CdatTuner(Tuner):
+    """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖². Options: sigma, eps, ema_beta, ema_mode
+    ('separate' or 'ratio'), max_lr."""
+
+    _part = "cdat"
+
+    def __init__(self, **options):
+        super().__init__("cdat", **options)
+
+
+class GreedyTuner(Tuner):
+    """η = −gᵀu / uᵀHu: CDAT with σ = 1 and no averaging."""
+
+    def __init__(self):
+        super().__init__("greedy")
+
+
+_DIRECTIONS = {"gd": GradientDescent, "momentum": Momentum, "nesterov": lambda **o: Momentum(nesterov=True, **o),
+               "rmsprop": RMSProp, "adam": Adam}
+_TUNERS = {"constant": ConstantTuner, "schedule": ScheduleTuner, "linesearch": LinesearchTuner, "cdat": CdatTuner,
+           "greedy": GreedyTuner}
+
+
+def as_direction(direction, **options):
+    """A Direction from a Direction or a name (with `options`, the C++ defaults for the rest)."""
+    if isinstance(direction, Direction) and not options:
+        return direction
+    if direction not in _DIRECTIONS:
+        raise InvalidOption(f"direction must be one of {', '.join(_DIRECTIONS)} or a torchcdat.Direction, got {direction!r}")
+    return _DIRECTIONS[direction](**options)
+
+
+def as_tuner(tuner):
+    """A Tuner from a Tuner or a name (default options)."""
+    if isinstance(tuner, Tuner):
+        return tuner
+    if tuner not in _TUNERS:
+        raise InvalidOption(f"tuner must be one of {', '.join(_TUNERS)} or a torchcdat.Tuner, got {tuner!r}")
+    return _TUNERS[tuner]()
