@@ -17,7 +17,7 @@ using testing::Quadratic;
 // A step context along a 1-D function φ(η) = f(w + ηu), with scripted slope and curvature.
 class ScriptedContext : public StepContext {
  public:
-  std::function<double(double)> phi;
+  std::function<double(double)> phi = [](double) { return 1.0; };
   double slope_value = -1.0, curvature_value = 1.0, u_sq_norm = 1.0;
   std::vector<double> trials;
   int curvature_calls = 0;
@@ -153,23 +153,14 @@ TEST(Cdat, NonFiniteCurvatureIsAClearErrorNotANanLearningRate) {
   }
 }
 
-TEST(Cdat, SeparateEmaAveragesNumeratorAndDenominator) {
+// σ = 2, ε = 0 and EMA β: the averaging tests below.
+CdatOptions averaged(double beta, CdatOptions::EmaMode mode = CdatOptions::EmaMode::kSeparate) {
   CdatOptions o;
   o.sigma = 2.0;
   o.eps = 0.0;
-  o.ema_beta = 0.5;
-  CdatTuner tuner(o);
-  ScriptedContext c;
-  c.phi = [](double) { return 1.0; };
-  double n_avg = 0, d_avg = 0;
-  const std::vector<std::pair<double, double>> steps = {{1.0, 2.0}, {3.0, 1.0}, {0.5, 4.0}};
-  for (auto [n, d] : steps) {
-    c.slope_value = -n;
-    c.curvature_value = d;
-    n_avg = 0.5 * n_avg + 0.5 * n;
-    d_avg = 0.5 * d_avg + 0.5 * d;
-    EXPECT_NEAR(tuner.learning_rate(c), 2.0 * n_avg / d_avg, 1e-14);
-  }
+  o.ema_beta = beta;
+  o.ema_mode = mode;
+  return o;
 }
 
 // β = 0.75 ≠ 1 − β, so weights swapped between the old average and the new value give other numbers.
@@ -179,13 +170,8 @@ TEST(Cdat, SeparateEmaAveragesNumeratorAndDenominator) {
 //   (n, d) = (0.5, 4): n̄ = 0.828125 = 53/64,          d̄ = 1.46875 = 47/32            η = 53/47
 // (Swapped weights give the same η = 1 at the first step, then 2·2.4375/1.125 = 4.33… at the second.)
 TEST(Cdat, SeparateEmaWeightsTheOldAverageByBeta) {
-  CdatOptions o;
-  o.sigma = 2.0;
-  o.eps = 0.0;
-  o.ema_beta = 0.75;
-  CdatTuner tuner(o);
+  CdatTuner tuner(averaged(0.75));
   ScriptedContext c;
-  c.phi = [](double) { return 1.0; };
   const std::vector<std::array<double, 3>> steps = {{1.0, 2.0, 1.0}, {3.0, 1.0, 3.0}, {0.5, 4.0, 53.0 / 47.0}};
   for (auto [n, d, eta] : steps) {
     c.slope_value = -n;
@@ -198,13 +184,8 @@ TEST(Cdat, SeparateEmaWeightsTheOldAverageByBeta) {
 // curvature and lowers n̄. β = 0.75, σ = 2: after (1, 2) n̄ = 0.25, d̄ = 0.5; then (n, d) = (0, 1):
 // n̄ = 0.1875, d̄ = 0.625 and η = 2·0.1875/0.625 = 0.6 (not 0, and not the previous η = 1).
 TEST(Cdat, NonDescentStepEntersTheAveragesAsZeroNumerator) {
-  CdatOptions o;
-  o.sigma = 2.0;
-  o.eps = 0.0;
-  o.ema_beta = 0.75;
-  CdatTuner tuner(o);
+  CdatTuner tuner(averaged(0.75));
   ScriptedContext c;
-  c.phi = [](double) { return 1.0; };
   c.slope_value = -1.0;
   c.curvature_value = 2.0;
   EXPECT_NEAR(tuner.learning_rate(c), 1.0, 1e-15);
@@ -220,14 +201,8 @@ TEST(Cdat, NonDescentStepEntersTheAveragesAsZeroNumerator) {
 // after it gives exactly what it would have given without it (the η = 3 of the table above).
 TEST(Cdat, ZeroDenominatorGivesZeroAndTheAveragesStay) {
   for (auto mode : {CdatOptions::EmaMode::kSeparate, CdatOptions::EmaMode::kRatio}) {
-    CdatOptions o;
-    o.sigma = 2.0;
-    o.eps = 0.0;
-    o.ema_beta = 0.75;
-    o.ema_mode = mode;
-    CdatTuner with_zero(o), without_zero(o);
+    CdatTuner with_zero(averaged(0.75, mode)), without_zero(averaged(0.75, mode));
     ScriptedContext c;
-    c.phi = [](double) { return 1.0; };
     c.slope_value = -1.0;
     c.curvature_value = 2.0;
     with_zero.learning_rate(c);
