@@ -22,6 +22,8 @@ struct HvpCase {
   LossKind loss;
 };
 
+void PrintTo(const HvpCase& k, std::ostream* os) { *os << k.label; }  // gtest names the case, not its bytes
+
 std::vector<HvpCase> cases() {
   std::vector<HvpCase> out;
   ModelConfig c;
