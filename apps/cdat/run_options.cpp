@@ -26,8 +26,8 @@ train::RunConfig RunOptions::base() const {
   return config;
 }
 
-train::RunConfig RunOptions::resolve() const {
-  train::RunConfig config = base();
+train::RunConfig RunOptions::resolve_over(train::RunConfig config) const {
+  if (!config_file_.empty()) train::load_toml(config, config_file_);
   for (const auto& [key, value] : given()) {
     try {
       train::set_key(config, key, value);

@@ -20,7 +20,9 @@ class RunOptions {
   // Defaults, then --config.
   train::RunConfig base() const;
   // Defaults, then --config, then the given flags.
-  train::RunConfig resolve() const;
+  train::RunConfig resolve() const { return resolve_over(train::RunConfig{}); }
+  // `start` (e.g. a stored run's configuration), then --config, then the given flags.
+  train::RunConfig resolve_over(train::RunConfig start) const;
   const std::string& config_file() const { return config_file_; }
 
  private:

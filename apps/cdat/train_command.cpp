@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -35,6 +36,30 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+// Whether two paths name the same existing folder (`runs/a` and `runs/a/`, or relative and absolute).
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec);
+}
+
+// The configuration of the run in `run_dir`, to continue it. The flags (and --config) given with --resume
+// may repeat the run's own values, which is what people type: they are compared after parsing, so
+// `--batch-size full` equals a stored 0 and `--lr 0.10` equals 0.1. --steps may change; --out may name the
+// run's folder; any other differing key is refused, each named with both values.
+train::RunConfig resumed_config(const RunOptions& options, const std::string& run_dir) {
+  const train::RunConfig stored = train::load_run_config(run_dir);
+  train::RunConfig requested = options.resolve_over(stored);
+  std::string differing;
+  for (const auto& key : train::config_keys()) {
+    const std::string was = train::get_key(stored, key.name), now = train::get_key(requested, key.name);
+    if (key.name == "steps" || was == now || (key.name == "out" && same_folder(now, run_dir))) continue;
+    differing += fmt::format("{}--{} {}, not {}", differing.empty() ? "" : "; ", key.name, was, now);
+  }
+  if (!differing.empty()) throw UsageError("--resume: the run in " + run_dir + " was made with " + differing);
+  requested.out = run_dir;
+  return requested;
+}
+
 struct TrainArgs {
   std::unique_ptr<RunOptions> options;
   std::string resume;
@@ -42,18 +67,7 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& args) {
-  train::RunConfig config;
-  if (!args.resume.empty()) {
-    config = train::load_run_config(args.resume);
-    config.out = args.resume;
-    const auto given = args.options->given();
-    for (const auto& [key, value] : given) {
-      if (key != "steps") throw UsageError("--resume continues a run as configured; only --steps may change (got --" + key + ")");
-      train::set_key(config, key, value);
-    }
-  } else {
-    config = args.options->resolve();
-  }
+  const train::RunConfig config = args.resume.empty() ? args.options->resolve() : resumed_config(*args.options, args.resume);
   train::validate(config);
   if (!args.quiet) {
     std::cout << (args.resume.empty() ? "# cdat train: resolved configuration\n" : "# cdat train: resuming\n")

@@ -15,7 +15,8 @@ struct LinesearchOptions {
   int max_trials = 30;      // trials (forward passes) per step at most
 };
 
-// Throws InvalidOption naming the option (with `prefix`, e.g. "linesearch ") when one is out of range.
+// Throws InvalidOption naming the option (with `prefix`) and its CLI key when one is out of range; the
+// constructors and the CLI both call it, so a value is judged once, with one message.
 void validate(const LinesearchOptions& options, const char* prefix = "linesearch ");
 
 struct ArmijoResult {

@@ -8,5 +8,7 @@
 #include <cdat/errors.h>
 #include <cdat/objective.h>
 #include <cdat/optimizer.h>
+#include <cdat/registry.h>
 #include <cdat/tensor_list.h>
+#include <cdat/transform.h>
 #include <cdat/tuner.h>

@@ -4,11 +4,13 @@
 
 #include <cdat/direction.h>
 #include <cdat/objective.h>
+#include <cdat/transform.h>
 #include <cdat/tuner.h>
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cdat {
 
@@ -46,17 +48,47 @@ enum class CurvatureMode {
   kForwardOverReverse,
 };
 
+// Names as on the command line: exact, forward, secant, fd. parse throws InvalidOption listing them.
+CurvatureMode parse_curvature_mode(const std::string& name);
+std::string to_string(CurvatureMode mode);
+const std::vector<std::string>& curvature_mode_names();
+
 struct TunedOptimizerOptions {
   // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the double backward).
   bool measure_curvature = false;
   CurvatureMode curvature_mode = CurvatureMode::kExact;
   double fd_step = 1e-3;  // kFiniteDifference: relative step length
+  // After each step, p.grad() of every trained parameter holds that step's gradient ∇f(w_t) (before any
+  // clipping), for hooks, logging and tools that read .grad(). Nothing needs zero_grad(): it is replaced.
+  bool write_grad = true;
+  // > 0: clip the gradient by its global norm before the direction (a ClipByGlobalNorm gradient
+  // transform). The tuner's slope gᵀu still uses the true gradient.
+  double clip_norm = 0.0;
+};
+
+// Parameters that share a weight decay and a multiplier on their share of the update (the spirit of
+// torch::optim::OptimizerParamGroup). The tuner still picks one η for the whole update, which is
+// w ← w + η·u with, for the parameters of group k, u = scale_k·(direction − weight_decay_k·w).
+struct ParamGroup {
+  TensorList params;
+  double weight_decay = 0.0;  // decoupled (AdamW-style), ≥ 0
+  double scale = 1.0;         // multiplier on the group's update, ≥ 0 (0 freezes the group)
 };
 
 class TunedOptimizer {
  public:
+  // One group: no weight decay, scale 1. Parameters that do not require grad are skipped (frozen).
   TunedOptimizer(TensorList params, std::unique_ptr<Direction> direction, std::unique_ptr<Tuner> tuner,
                  TunedOptimizerOptions options = {});
+  // Parameter groups; frozen parameters are skipped, a parameter in two groups is an InvalidOption.
+  TunedOptimizer(std::vector<ParamGroup> groups, std::unique_ptr<Direction> direction, std::unique_ptr<Tuner> tuner,
+                 TunedOptimizerOptions options = {});
+
+  // Further transforms, applied in the order added: to the gradient before the direction, or to the
+  // update after the direction (after the groups' weight decay and scale). Their state is saved with the
+  // optimizer's.
+  void add_gradient_transform(std::unique_ptr<Transform> transform);
+  void add_update_transform(std::unique_ptr<Transform> transform);
 
   // One step. `closure` recomputes the loss of the current parameters WITHOUT calling backward().
   // Returns the loss at the parameters before the update. Throws NonFiniteError on a NaN/inf loss,
@@ -69,7 +101,10 @@ class TunedOptimizer {
   int64_t steps() const { return steps_; }
   // kForwardOverReverse: why forward AD failed (the run then uses kExact); empty while it works.
   const std::string& forward_ad_failure() const { return forward_ad_failure_; }
+  // The trained parameters (those that require grad), group after group.
   const TensorList& params() const { return params_; }
+  // The groups as given, less their frozen parameters.
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
   Direction& direction() { return *direction_; }
   const Direction& direction() const { return *direction_; }
   Tuner& tuner() { return *tuner_; }
@@ -85,8 +120,14 @@ class TunedOptimizer {
   double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
   std::optional<double> forward_over_reverse(Objective& objective, const TensorList& u);
 
+  void add_group_transforms();
+  TensorList transformed_gradient(const TensorList& gradient);
+  void write_gradient(const TensorList& gradient);
+
+  std::vector<ParamGroup> groups_;
   TensorList params_;
   std::unique_ptr<Direction> direction_;
+  std::vector<std::unique_ptr<Transform>> gradient_transforms_, update_transforms_;
   std::unique_ptr<Tuner> tuner_;
   TunedOptimizerOptions options_;
   int64_t steps_ = 0;

@@ -7,6 +7,7 @@
 #include <torch/serialize/archive.h>
 
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,15 @@ struct ScheduleOptions {
   double final_fraction = 0.0;  // floor of the cosine, as a fraction of the peak
 };
 
+// Throws InvalidOption naming the option (as the CLI's key) when one is out of range; ScheduleTuner's
+// constructor and the CLI both call it.
+void validate(const ScheduleOptions& options);
+
+// cosine, constant (the CLI's --decay).
+ScheduleOptions::Decay parse_decay(const std::string& name);
+std::string to_string(ScheduleOptions::Decay decay);
+const std::vector<std::string>& decay_names();
+
 // Linear warm-up, then cosine decay (or constant).
 class ScheduleTuner final : public Tuner {
  public:
@@ -115,6 +125,15 @@ struct CdatOptions {
   double max_lr = 0.0;  // optional cap on η; 0 = no cap
 };
 
+// Throws InvalidOption naming the option (as the CLI's key) when one is out of range; CdatTuner's
+// constructor and the CLI both call it.
+void validate(const CdatOptions& options);
+
+// separate, ratio (the CLI's --ema-mode).
+CdatOptions::EmaMode parse_ema_mode(const std::string& name);
+std::string to_string(CdatOptions::EmaMode mode);
+const std::vector<std::string>& ema_mode_names();
+
 // CDAT (PAPER §2): η = σ · n̄ / d̄ with n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖².
 class CdatTuner : public Tuner {
  public:
@@ -147,11 +166,16 @@ struct TunerOptions {
   ScheduleOptions schedule;
   LinesearchOptions linesearch;
   CdatOptions cdat;
+  // Options of tuners registered outside the library (cdat/registry.h), by name: the CLI's
+  // --tuner-options "name=value,...". Each name must be one the tuner's entry lists.
+  std::map<std::string, double> extra;
 };
 
-// Builds a tuner by name: constant, schedule, linesearch, greedy, cdat. Throws InvalidOption otherwise
-// or when an option is out of range (the message names the option).
+// Builds a tuner by name from the registry (cdat/registry.h): constant, schedule, linesearch, greedy,
+// cdat, and any registered one. Throws InvalidOption for an unknown name (listing the valid ones), an
+// `extra` option the tuner does not take, or an option out of range (the message names the option).
 std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options);
-const std::vector<std::string>& tuner_names();
+// The names make_tuner accepts, built-in ones first.
+std::vector<std::string> tuner_names();
 
 }  // namespace cdat

@@ -12,14 +12,19 @@ namespace cdat {
 using detail::require;
 using detail::str;
 
+// Each message names the field and, for the CLI, its key.
 void validate(const LinesearchOptions& o, const char* prefix) {
   const std::string p = prefix;
-  require(o.c > 0.0 && o.c < 1.0, p + "c must be in (0, 1), got " + str(o.c));
-  require(o.kappa_down > 0.0 && o.kappa_down < 1.0, p + "kappa_down must be in (0, 1), got " + str(o.kappa_down));
-  require(std::isfinite(o.kappa_up) && o.kappa_up >= 1.0, p + "kappa_up must be finite and >= 1, got " + str(o.kappa_up));
-  require(std::isfinite(o.eta_max) && o.eta_max > 0.0, p + "eta_max must be finite and > 0, got " + str(o.eta_max));
-  require(std::isfinite(o.eta_init) && o.eta_init > 0.0, p + "eta_init must be finite and > 0, got " + str(o.eta_init));
-  require(o.max_trials >= 1, p + "max_trials must be >= 1, got " + std::to_string(o.max_trials));
+  require(o.c > 0.0 && o.c < 1.0, p + "c must be in (0, 1) (--ls-c), got " + str(o.c));
+  require(o.kappa_down > 0.0 && o.kappa_down < 1.0,
+          p + "kappa_down must be in (0, 1) (--ls-kappa-down), got " + str(o.kappa_down));
+  require(std::isfinite(o.kappa_up) && o.kappa_up >= 1.0,
+          p + "kappa_up must be finite and >= 1 (--ls-kappa-up), got " + str(o.kappa_up));
+  require(std::isfinite(o.eta_max) && o.eta_max > 0.0,
+          p + "eta_max must be finite and > 0 (--ls-eta-max), got " + str(o.eta_max));
+  require(std::isfinite(o.eta_init) && o.eta_init > 0.0,
+          p + "eta_init must be finite and > 0 (the first guess: --lr, capped by --ls-eta-max), got " + str(o.eta_init));
+  require(o.max_trials >= 1, p + "max_trials must be >= 1 (--ls-max-trials), got " + std::to_string(o.max_trials));
 }
 
 ArmijoBacktracking::ArmijoBacktracking(LinesearchOptions options)

@@ -1,31 +1,28 @@
 #include <cdat/direction.h>
 #include <cdat/errors.h>
 
+#include "option_checks.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 namespace cdat {
 
-Direction::Direction(DirectionOptions options) : options_(options) {
+void validate(const DirectionOptions& o) {
   auto in_unit = [](double x) { return x >= 0.0 && x < 1.0; };
-  if (!in_unit(options_.beta1)) throw InvalidOption("beta1 must be in [0, 1), got " + std::to_string(options_.beta1));
-  if (!in_unit(options_.beta2)) throw InvalidOption("beta2 must be in [0, 1), got " + std::to_string(options_.beta2));
-  if (!(options_.eps >= 0.0)) throw InvalidOption("eps must be >= 0, got " + std::to_string(options_.eps));
-  if (!(options_.weight_decay >= 0.0)) {
-    throw InvalidOption("weight_decay must be >= 0, got " + std::to_string(options_.weight_decay));
-  }
+  detail::require(in_unit(o.beta1), "beta1 must be in [0, 1), got " + detail::str(o.beta1));
+  detail::require(in_unit(o.beta2), "beta2 must be in [0, 1), got " + detail::str(o.beta2));
+  detail::require(o.eps >= 0.0 && std::isfinite(o.eps), "eps must be finite and >= 0, got " + detail::str(o.eps));
 }
+
+Direction::Direction(DirectionOptions options) : options_(options) { validate(options_); }
 
 TensorList Direction::compute(const TensorList& params, const TensorList& grad) {
   torch::NoGradGuard no_grad;
   ++steps_;
-  TensorList u = raw_direction(grad);
-  // Decoupled weight decay (PAPER §1): added to the direction, so it is scaled by η like the rest.
-  if (options_.weight_decay > 0.0) {
-    for (size_t i = 0; i < u.size(); ++i) u[i].add_(params[i].detach(), -options_.weight_decay);
-  }
-  return u;
+  return raw_direction(grad);
 }
 
 void Direction::save(torch::serialize::OutputArchive& archive) const {
@@ -47,6 +44,11 @@ void Direction::load(torch::serialize::InputArchive& archive) {
     list->assign(static_cast<size_t>(size.item<int64_t>()), torch::Tensor());
     for (size_t i = 0; i < list->size(); ++i) archive.read(key + "." + std::to_string(i), (*list)[i]);
   }
+}
+
+double Direction::stability_threshold(double lr) const {
+  if (!(lr > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  return 2.0 / lr;
 }
 
 GradientDescent::GradientDescent(DirectionOptions options) : Direction(options) {}
@@ -73,6 +75,12 @@ TensorList Momentum::raw_direction(const TensorList& grad) {
     u.push_back(nesterov_ ? -(grad[i].detach() + beta * m_[i]) : -m_[i]);
   }
   return u;
+}
+
+double Momentum::stability_threshold(double lr) const {
+  if (!(lr > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  const double b = options_.beta1;
+  return nesterov_ ? (2.0 + 2.0 * b) / ((1.0 + 2.0 * b) * lr) : (2.0 + 2.0 * b) / lr;
 }
 
 RMSProp::RMSProp(DirectionOptions options) : Direction(options) {}
@@ -119,28 +127,18 @@ TensorList Adam::raw_direction(const TensorList& grad) {
   return u;
 }
 
+double Adam::stability_threshold(double lr) const {
+  if (!(lr > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  const double b = options_.beta1;
+  return (2.0 + 2.0 * b) / ((1.0 - b) * lr);
+}
+
 std::optional<TensorList> Adam::preconditioner() const {
   if (v_.empty() || steps_ == 0) return std::nullopt;
   const double sqrt_bc2 = std::sqrt(1.0 - std::pow(options_.beta2, static_cast<double>(steps_)));
   TensorList p;
   for (const auto& v : v_) p.push_back(v.sqrt() / sqrt_bc2 + options_.eps);
   return p;
-}
-
-const std::vector<std::string>& direction_names() {
-  static const std::vector<std::string> names = {"gd", "momentum", "nesterov", "rmsprop", "adam"};
-  return names;
-}
-
-std::unique_ptr<Direction> make_direction(const std::string& name, const DirectionOptions& options) {
-  if (name == "gd") return std::make_unique<GradientDescent>(options);
-  if (name == "momentum") return std::make_unique<Momentum>(options, false);
-  if (name == "nesterov") return std::make_unique<Momentum>(options, true);
-  if (name == "rmsprop") return std::make_unique<RMSProp>(options);
-  if (name == "adam") return std::make_unique<Adam>(options);
-  std::string valid;
-  for (const auto& n : direction_names()) valid += (valid.empty() ? "" : ", ") + n;
-  throw InvalidOption("unknown optimizer '" + name + "' (valid: " + valid + ")");
 }
 
 }  // namespace cdat

@@ -1,10 +1,14 @@
 #include <cdat/errors.h>
 #include <cdat/optimizer.h>
 
+#include "option_checks.h"
+
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_set>
 
 namespace cdat {
 namespace {
@@ -78,14 +82,106 @@ class LazyStepContext final : public StepContext {
   double curvature_ = kNotMeasured;
 };
 
+const detail::NameTable<CurvatureMode>& curvature_mode_table() {
+  static const detail::NameTable<CurvatureMode> table = {{CurvatureMode::kExact, "exact"},
+                                                         {CurvatureMode::kForwardOverReverse, "forward"},
+                                                         {CurvatureMode::kSecant, "secant"},
+                                                         {CurvatureMode::kFiniteDifference, "fd"}};
+  return table;
+}
+
+}  // namespace
+
+CurvatureMode parse_curvature_mode(const std::string& name) {
+  return detail::parse_name(curvature_mode_table(), "curvature-mode", name);
+}
+std::string to_string(CurvatureMode mode) { return detail::name_of(curvature_mode_table(), mode); }
+const std::vector<std::string>& curvature_mode_names() {
+  static const std::vector<std::string> names = detail::names_of(curvature_mode_table());
+  return names;
+}
+
+namespace {
+
+// The groups without their frozen parameters; a tensor listed twice is an error (as in torch::optim).
+std::vector<ParamGroup> trainable_groups(std::vector<ParamGroup> groups) {
+  std::unordered_set<const void*> seen;
+  for (auto& group : groups) {
+    TensorList trained;
+    for (auto& p : group.params) {
+      if (!p.defined()) throw InvalidOption("cdat::TunedOptimizer: an undefined parameter tensor");
+      if (!seen.insert(p.unsafeGetTensorImpl()).second) {
+        throw InvalidOption("cdat::TunedOptimizer: a parameter appears in more than one group (or twice in one)");
+      }
+      if (p.requires_grad()) trained.push_back(p);
+    }
+    group.params = std::move(trained);
+  }
+  return groups;
+}
+
+TensorList all_params(const std::vector<ParamGroup>& groups) {
+  TensorList params;
+  for (const auto& group : groups) params.insert(params.end(), group.params.begin(), group.params.end());
+  return params;
+}
+
 }  // namespace
 
 TunedOptimizer::TunedOptimizer(TensorList params, std::unique_ptr<Direction> direction, std::unique_ptr<Tuner> tuner,
                                TunedOptimizerOptions options)
-    : params_(std::move(params)), direction_(std::move(direction)), tuner_(std::move(tuner)), options_(options) {
-  if (params_.empty()) throw InvalidOption("cdat::TunedOptimizer: no parameters");
+    : TunedOptimizer(std::vector<ParamGroup>{ParamGroup{std::move(params)}}, std::move(direction), std::move(tuner),
+                     options) {}
+
+TunedOptimizer::TunedOptimizer(std::vector<ParamGroup> groups, std::unique_ptr<Direction> direction,
+                               std::unique_ptr<Tuner> tuner, TunedOptimizerOptions options)
+    : groups_(trainable_groups(std::move(groups))),
+      params_(all_params(groups_)),
+      direction_(std::move(direction)),
+      tuner_(std::move(tuner)),
+      options_(options) {
+  if (params_.empty()) throw InvalidOption("cdat::TunedOptimizer: no parameters that require grad");
   if (!direction_) throw InvalidOption("cdat::TunedOptimizer: no direction");
   if (!tuner_) throw InvalidOption("cdat::TunedOptimizer: no tuner");
+  if (options_.clip_norm != 0.0) add_gradient_transform(std::make_unique<ClipByGlobalNorm>(options_.clip_norm));
+  add_group_transforms();
+}
+
+// Weight decay and scale per parameter tensor, as update transforms, only where a group asks for them
+// (so an optimizer without groups computes exactly what it did before groups existed).
+void TunedOptimizer::add_group_transforms() {
+  std::vector<double> decay, scale;
+  for (const auto& group : groups_) {
+    decay.insert(decay.end(), group.params.size(), group.weight_decay);
+    scale.insert(scale.end(), group.params.size(), group.scale);
+  }
+  const bool decays = std::any_of(decay.begin(), decay.end(), [](double x) { return x != 0.0; });
+  const bool scales = std::any_of(scale.begin(), scale.end(), [](double x) { return x != 1.0; });
+  if (decays) add_update_transform(std::make_unique<AddDecayedWeights>(decay));
+  if (scales) add_update_transform(std::make_unique<ScaleByParameter>(scale));
+}
+
+void TunedOptimizer::add_gradient_transform(std::unique_ptr<Transform> transform) {
+  if (!transform) throw InvalidOption("cdat::TunedOptimizer: no transform");
+  gradient_transforms_.push_back(std::move(transform));
+}
+
+void TunedOptimizer::add_update_transform(std::unique_ptr<Transform> transform) {
+  if (!transform) throw InvalidOption("cdat::TunedOptimizer: no transform");
+  update_transforms_.push_back(std::move(transform));
+}
+
+TensorList TunedOptimizer::transformed_gradient(const TensorList& gradient) {
+  if (gradient_transforms_.empty()) return gradient;
+  TensorList g = clone_detached(gradient);
+  for (auto& transform : gradient_transforms_) transform->apply(params_, g);
+  return g;
+}
+
+// p.grad() ← ∇f(w_t), a detached copy (the objective's gradient may carry a graph until released).
+void TunedOptimizer::write_gradient(const TensorList& gradient) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = gradient[i].detach().clone();
 }
 
 bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
@@ -142,7 +238,8 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   const bool wants_curvature = tuner_->needs_curvature() || options_.measure_curvature;
   objective.evaluate(needs_gradient_graph(wants_curvature));
 
-  const TensorList u = direction_->compute(params_, objective.gradient());
+  TensorList u = direction_->compute(params_, transformed_gradient(objective.gradient()));
+  for (auto& transform : update_transforms_) transform->apply(params_, u);
   // ‖u‖² comes from the context, which computes it at most once per step.
   LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u, context.direction_sq_norm()); });
   if (options_.measure_curvature) context.curvature();
@@ -151,6 +248,7 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   check_update_stays_finite(params_, u, lr, steps_);
 
   add_scaled_(params_, u, lr);  // w ← w + η u
+  if (options_.write_grad) write_gradient(objective.gradient());
 
   StepStats stats;
   stats.step = steps_;
@@ -173,6 +271,28 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   return torch::tensor(objective.loss(), torch::kFloat64);
 }
 
+namespace {
+
+void write_transforms(torch::serialize::OutputArchive& archive, const std::string& key,
+                      const std::vector<std::unique_ptr<Transform>>& transforms) {
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    torch::serialize::OutputArchive state;
+    transforms[i]->save(state);
+    archive.write(key + "." + std::to_string(i), state);
+  }
+}
+
+// Checkpoints written before transforms existed have none of these keys: the transforms keep their state.
+void read_transforms(torch::serialize::InputArchive& archive, const std::string& key,
+                     std::vector<std::unique_ptr<Transform>>& transforms) {
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    torch::serialize::InputArchive state;
+    if (archive.try_read(key + "." + std::to_string(i), state)) transforms[i]->load(state);
+  }
+}
+
+}  // namespace
+
 void TunedOptimizer::save(torch::serialize::OutputArchive& archive) const {
   archive.write("steps", torch::tensor(steps_, torch::kInt64));
   torch::serialize::OutputArchive direction_archive, tuner_archive;
@@ -180,6 +300,8 @@ void TunedOptimizer::save(torch::serialize::OutputArchive& archive) const {
   tuner_->save(tuner_archive);
   archive.write("direction", direction_archive);
   archive.write("tuner", tuner_archive);
+  write_transforms(archive, "gradient_transform", gradient_transforms_);
+  write_transforms(archive, "update_transform", update_transforms_);
   // The secant history, so that a resumed secant run continues exactly.
   archive.write("secant.lr", torch::tensor(previous_lr_, torch::kFloat64));
   archive.write("secant.size", torch::tensor(static_cast<int64_t>(previous_gradient_.size()), torch::kInt64));
@@ -197,6 +319,8 @@ void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
   archive.read("tuner", tuner_archive);
   direction_->load(direction_archive);
   tuner_->load(tuner_archive);
+  read_transforms(archive, "gradient_transform", gradient_transforms_);
+  read_transforms(archive, "update_transform", update_transforms_);
   steps_ = steps.item<int64_t>();
   torch::Tensor lr, size;
   archive.read("secant.lr", lr);

@@ -26,7 +26,35 @@ double read_scalar(torch::serialize::InputArchive& archive, const std::string& k
 }
 
 
+const detail::NameTable<ScheduleOptions::Decay>& decay_table() {
+  static const detail::NameTable<ScheduleOptions::Decay> table = {{ScheduleOptions::Decay::kCosine, "cosine"},
+                                                                  {ScheduleOptions::Decay::kConstant, "constant"}};
+  return table;
+}
+
+const detail::NameTable<CdatOptions::EmaMode>& ema_mode_table() {
+  static const detail::NameTable<CdatOptions::EmaMode> table = {{CdatOptions::EmaMode::kSeparate, "separate"},
+                                                                {CdatOptions::EmaMode::kRatio, "ratio"}};
+  return table;
+}
+
 }  // namespace
+
+ScheduleOptions::Decay parse_decay(const std::string& name) { return detail::parse_name(decay_table(), "decay", name); }
+std::string to_string(ScheduleOptions::Decay decay) { return detail::name_of(decay_table(), decay); }
+const std::vector<std::string>& decay_names() {
+  static const std::vector<std::string> names = detail::names_of(decay_table());
+  return names;
+}
+
+CdatOptions::EmaMode parse_ema_mode(const std::string& name) {
+  return detail::parse_name(ema_mode_table(), "ema-mode", name);
+}
+std::string to_string(CdatOptions::EmaMode mode) { return detail::name_of(ema_mode_table(), mode); }
+const std::vector<std::string>& ema_mode_names() {
+  static const std::vector<std::string> names = detail::names_of(ema_mode_table());
+  return names;
+}
 
 double Tuner::learning_rate(StepContext& context) {
   TunerReport report;
@@ -50,13 +78,15 @@ ConstantTuner::ConstantTuner(double lr) : lr_(lr) {
 
 double ConstantTuner::compute(StepContext&, TunerReport&) { return lr_; }
 
-ScheduleTuner::ScheduleTuner(ScheduleOptions options) : options_(options) {
-  require(std::isfinite(options_.peak_lr) && options_.peak_lr >= 0.0,
-          "lr (schedule peak) must be finite and >= 0, got " + str(options_.peak_lr));
-  require(options_.warmup_steps >= 0, "warmup must be >= 0");
-  require(options_.total_steps >= 1, "schedule total steps must be >= 1");
-  require(options_.final_fraction >= 0.0 && options_.final_fraction <= 1.0, "schedule final fraction must be in [0, 1]");
+void validate(const ScheduleOptions& o) {
+  require(std::isfinite(o.peak_lr) && o.peak_lr >= 0.0, "lr (schedule peak) must be finite and >= 0, got " + str(o.peak_lr));
+  require(o.warmup_steps >= 0, "warmup must be >= 0, got " + std::to_string(o.warmup_steps));
+  require(o.total_steps >= 1, "steps (the schedule's total) must be >= 1, got " + std::to_string(o.total_steps));
+  require(o.final_fraction >= 0.0 && o.final_fraction <= 1.0,
+          "the schedule's final fraction must be in [0, 1], got " + str(o.final_fraction));
 }
+
+ScheduleTuner::ScheduleTuner(ScheduleOptions options) : options_(options) { validate(options_); }
 
 double ScheduleTuner::at(int64_t step) const {
   const double peak = options_.peak_lr;
@@ -93,13 +123,14 @@ void LinesearchTuner::load(torch::serialize::InputArchive& archive) {
   search_.set_previous_eta(read_scalar(archive, "previous_eta"));
 }
 
-CdatTuner::CdatTuner(CdatOptions options) : options_(options) {
-  require(std::isfinite(options_.sigma) && options_.sigma > 0.0, "sigma must be > 0, got " + str(options_.sigma));
-  require(options_.eps >= 0.0 && std::isfinite(options_.eps), "cdat eps must be finite and >= 0, got " + str(options_.eps));
-  require(options_.ema_beta >= 0.0 && options_.ema_beta < 1.0,
-          "ema must be in [0, 1), got " + str(options_.ema_beta));
-  require(options_.max_lr >= 0.0 && std::isfinite(options_.max_lr), "cdat max_lr must be finite and >= 0 (0 = no cap)");
+void validate(const CdatOptions& o) {
+  require(std::isfinite(o.sigma) && o.sigma > 0.0, "sigma must be > 0 and finite, got " + str(o.sigma));
+  require(o.eps >= 0.0 && std::isfinite(o.eps), "cdat eps (the curvature floor) must be finite and >= 0, got " + str(o.eps));
+  require(o.ema_beta >= 0.0 && o.ema_beta < 1.0, "ema must be in [0, 1), got " + str(o.ema_beta));
+  require(o.max_lr >= 0.0 && std::isfinite(o.max_lr), "max-lr must be finite and >= 0 (0 = no cap), got " + str(o.max_lr));
 }
+
+CdatTuner::CdatTuner(CdatOptions options) : options_(options) { validate(options_); }
 
 double CdatTuner::ema(double average, double value) const {
   return options_.ema_beta * average + (1.0 - options_.ema_beta) * value;
@@ -156,25 +187,5 @@ void CdatTuner::load(torch::serialize::InputArchive& archive) {
 }
 
 GreedyTuner::GreedyTuner() : CdatTuner(CdatOptions{/*sigma=*/1.0, /*eps=*/1e-12, /*ema_beta=*/0.0}) {}
-
-const std::vector<std::string>& tuner_names() {
-  static const std::vector<std::string> names = {"constant", "schedule", "linesearch", "greedy", "cdat"};
-  return names;
-}
-
-std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options) {
-  if (name == "constant") return std::make_unique<ConstantTuner>(options.lr);
-  if (name == "schedule") {
-    ScheduleOptions schedule = options.schedule;
-    schedule.peak_lr = options.lr;
-    return std::make_unique<ScheduleTuner>(schedule);
-  }
-  if (name == "linesearch") return std::make_unique<LinesearchTuner>(options.linesearch);
-  if (name == "greedy") return std::make_unique<GreedyTuner>();
-  if (name == "cdat") return std::make_unique<CdatTuner>(options.cdat);
-  std::string valid;
-  for (const auto& n : tuner_names()) valid += (valid.empty() ? "" : ", ") + n;
-  throw InvalidOption("unknown tuner '" + name + "' (valid: " + valid + ")");
-}
 
 }  // namespace cdat

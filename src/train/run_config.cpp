@@ -2,12 +2,16 @@
 
 #include <cdat/direction.h>
 #include <cdat/errors.h>
+#include <cdat/optimizer.h>
+#include <cdat/registry.h>
 #include <cdat/tuner.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <map>
 #include <sstream>
 #include <toml++/toml.h>
 #include <variant>
@@ -16,6 +20,12 @@ namespace cdat::train {
 namespace {
 
 using Member = std::variant<std::string RunConfig::*, int64_t RunConfig::*, double RunConfig::*, bool RunConfig::*>;
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
 
 struct Field {
   KeyInfo info;
@@ -40,12 +50,12 @@ const std::vector<Field>& fields() {
       {{"layers", K::kInt, "nanolm transformer layers"}, &RunConfig::layers},
       {{"heads", K::kInt, "nanolm attention heads"}, &RunConfig::heads},
       {{"loss", K::kString, "ce (cross-entropy) or mse (½‖f−onehot‖², mean over examples)"}, &RunConfig::loss},
-      {{"optimizer", K::kString, "base direction: gd, momentum, nesterov, rmsprop or adam"}, &RunConfig::optimizer},
+      {{"optimizer", K::kString, "base direction: " + join(direction_names())}, &RunConfig::optimizer},
       {{"beta1", K::kDouble, "momentum / Adam β1, in [0, 1)"}, &RunConfig::beta1},
       {{"beta2", K::kDouble, "RMSProp / Adam β2, in [0, 1)"}, &RunConfig::beta2},
       {{"eps", K::kDouble, "RMSProp / Adam ε, >= 0"}, &RunConfig::eps},
       {{"weight-decay", K::kDouble, "decoupled weight decay, >= 0"}, &RunConfig::weight_decay},
-      {{"tuner", K::kString, "constant, schedule, linesearch, greedy or cdat"}, &RunConfig::tuner},
+      {{"tuner", K::kString, "learning-rate tuner: " + join(tuner_names())}, &RunConfig::tuner},
       {{"lr", K::kDouble, "learning rate (constant), peak (schedule), first guess (linesearch)"}, &RunConfig::lr},
       {{"warmup", K::kInt, "schedule: linear warm-up steps"}, &RunConfig::warmup},
       {{"decay", K::kString, "schedule after warm-up: cosine or constant"}, &RunConfig::decay},
@@ -53,6 +63,8 @@ const std::vector<Field>& fields() {
       {{"ema", K::kDouble, "CDAT EMA β in [0, 1) (0 in full batch)"}, &RunConfig::ema},
       {{"ema-mode", K::kString, "CDAT averaging: separate (n and d) or ratio (n/d)"}, &RunConfig::ema_mode},
       {{"max-lr", K::kDouble, "CDAT cap on η (0 = none)"}, &RunConfig::max_lr},
+      {{"tuner-options", K::kString, "options of a registered tuner, \"name=value,...\" (docs/extending.md)"},
+       &RunConfig::tuner_options},
       {{"ls-c", K::kDouble, "linesearch sufficient-decrease constant in (0, 1)"}, &RunConfig::ls_c},
       {{"ls-kappa-down", K::kDouble, "linesearch backtracking factor in (0, 1)"}, &RunConfig::ls_kappa_down},
       {{"ls-kappa-up", K::kDouble, "linesearch growth of the first guess, >= 1"}, &RunConfig::ls_kappa_up},
@@ -118,12 +130,6 @@ bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
   if (text == "false" || text == "0" || text == "no" || text == "off") return false;
   throw InvalidOption(key + ": expected true or false, got '" + text + "'");
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 void require_one_of(const std::string& key, const std::string& value, const std::vector<std::string>& valid) {
@@ -260,24 +266,14 @@ void validate(const RunConfig& c) {
   require(c.heads >= 1 && (c.width == 0 || c.width % c.heads == 0), "heads", ">= 1 and divide width",
           std::to_string(c.heads));
   require_one_of("loss", c.loss, {"ce", "mse"});
-  require_one_of("optimizer", c.optimizer, direction_names());
-  require(c.beta1 >= 0 && c.beta1 < 1, "beta1", "in [0, 1)", format_double(c.beta1));
-  require(c.beta2 >= 0 && c.beta2 < 1, "beta2", "in [0, 1)", format_double(c.beta2));
-  require(c.eps >= 0, "eps", ">= 0", format_double(c.eps));
-  require(c.weight_decay >= 0, "weight-decay", ">= 0", format_double(c.weight_decay));
-  require_one_of("tuner", c.tuner, tuner_names());
   require(std::isfinite(c.lr) && c.lr > 0, "lr", "> 0", format_double(c.lr));
-  require(c.warmup >= 0, "warmup", ">= 0", std::to_string(c.warmup));
-  require_one_of("decay", c.decay, {"cosine", "constant"});
-  require(std::isfinite(c.sigma) && c.sigma > 0, "sigma", "> 0", format_double(c.sigma));
-  require(c.ema >= 0 && c.ema < 1, "ema", "in [0, 1)", format_double(c.ema));
-  require_one_of("ema-mode", c.ema_mode, {"separate", "ratio"});
-  require(c.max_lr >= 0, "max-lr", ">= 0 (0 = no cap)", format_double(c.max_lr));
-  require(c.ls_c > 0 && c.ls_c < 1, "ls-c", "in (0, 1)", format_double(c.ls_c));
-  require(c.ls_kappa_down > 0 && c.ls_kappa_down < 1, "ls-kappa-down", "in (0, 1)", format_double(c.ls_kappa_down));
-  require(c.ls_kappa_up >= 1, "ls-kappa-up", ">= 1", format_double(c.ls_kappa_up));
-  require(c.ls_eta_max > 0, "ls-eta-max", "> 0", format_double(c.ls_eta_max));
-  require(c.ls_max_trials >= 1, "ls-max-trials", ">= 1", std::to_string(c.ls_max_trials));
+  require(c.weight_decay >= 0 && std::isfinite(c.weight_decay), "weight-decay", ">= 0", format_double(c.weight_decay));
+  require(c.ls_max_trials >= 1 && c.ls_max_trials <= std::numeric_limits<int>::max(), "ls-max-trials", ">= 1",
+          std::to_string(c.ls_max_trials));
+  // The direction's and the tuner's own checks (one message per option, in the core), by building them;
+  // unknown names and enum values fail in the parsers with the valid ones listed.
+  make_direction(c.optimizer, direction_options(c));
+  make_tuner(c.tuner, tuner_options(c));
   require(c.batch_size >= 0, "batch-size", "a positive integer or 'full'", std::to_string(c.batch_size));
   if (c.train_size > 0 && c.batch_size > c.train_size) {
     throw InvalidOption(fmt::format("batch-size ({}) is larger than train-size ({})", c.batch_size, c.train_size));
@@ -286,13 +282,75 @@ void validate(const RunConfig& c) {
   require(c.seed >= 0, "seed", ">= 0", std::to_string(c.seed));
   require(c.sharpness_every >= 0, "sharpness-every", ">= 0 (0 = never)", std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
-  require_one_of("curvature-mode", c.curvature_mode, {"exact", "forward", "secant", "fd"});
+  optimizer_options(c);  // parses curvature-mode
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
   require(!c.out.empty(), "out", "a folder path", "''");
   require(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", std::to_string(c.checkpoint_every));
   require(c.divergence_factor > 1, "divergence-factor", "> 1", format_double(c.divergence_factor));
+}
+
+namespace {
+
+// "fstar=0.5, cap = 10" → {fstar: 0.5, cap: 10}; the tuner's registry entry judges the names.
+std::map<std::string, double> parse_tuner_options(const std::string& text) {
+  std::map<std::string, double> options;
+  std::stringstream in(text);
+  std::string item;
+  auto trim = [](std::string s) {
+    const auto first = s.find_first_not_of(" \t"), last = s.find_last_not_of(" \t");
+    return first == std::string::npos ? std::string() : s.substr(first, last - first + 1);
+  };
+  while (std::getline(in, item, ',')) {
+    if (trim(item).empty()) continue;
+    const auto eq = item.find('=');
+    const std::string name = trim(item.substr(0, eq));
+    if (eq == std::string::npos || name.empty()) {
+      throw InvalidOption("tuner-options: expected name=value, got '" + trim(item) + "'");
+    }
+    if (!options.emplace(name, parse_double("tuner-options: " + name, trim(item.substr(eq + 1)))).second) {
+      throw InvalidOption("tuner-options: '" + name + "' is given twice");
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+DirectionOptions direction_options(const RunConfig& c) {
+  DirectionOptions d;
+  d.beta1 = c.beta1;
+  d.beta2 = c.beta2;
+  d.eps = c.eps;
+  return d;
+}
+
+TunerOptions tuner_options(const RunConfig& c) {
+  TunerOptions t;
+  t.lr = c.lr;
+  t.schedule.warmup_steps = c.warmup;
+  t.schedule.total_steps = c.steps;
+  t.schedule.decay = parse_decay(c.decay);
+  t.linesearch.c = c.ls_c;
+  t.linesearch.kappa_down = c.ls_kappa_down;
+  t.linesearch.kappa_up = c.ls_kappa_up;
+  t.linesearch.eta_max = c.ls_eta_max;
+  t.linesearch.eta_init = std::min(c.lr, c.ls_eta_max);
+  t.linesearch.max_trials = static_cast<int>(c.ls_max_trials);
+  t.cdat.sigma = c.sigma;
+  t.cdat.ema_beta = c.ema;
+  t.cdat.ema_mode = parse_ema_mode(c.ema_mode);
+  t.cdat.max_lr = c.max_lr;
+  t.extra = parse_tuner_options(c.tuner_options);
+  return t;
+}
+
+TunedOptimizerOptions optimizer_options(const RunConfig& c) {
+  TunedOptimizerOptions o;
+  o.measure_curvature = c.measure_curvature;
+  o.curvature_mode = parse_curvature_mode(c.curvature_mode);
+  return o;
 }
 
 std::string run_label(const RunConfig& c) {

@@ -2,6 +2,10 @@
 // TOML config file (the same key names), validation and the config.toml written next to the results.
 #pragma once
 
+#include <cdat/direction.h>
+#include <cdat/optimizer.h>
+#include <cdat/tuner.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -42,6 +46,7 @@ struct RunConfig {
   double ema = 0.0;
   std::string ema_mode = "separate";      // separate (EMA of n and d), ratio (EMA of n/d)
   double max_lr = 0.0;                    // cdat cap; 0 = none
+  std::string tuner_options;              // options of a registered tuner: "name=value,..." (TunerOptions::extra)
   double ls_c = 1e-4, ls_kappa_down = 0.8, ls_kappa_up = 1.5, ls_eta_max = 1.0;
   int64_t ls_max_trials = 30;
   // run
@@ -81,6 +86,12 @@ std::string get_key(const RunConfig& config, const std::string& key);
 void load_toml(RunConfig& config, const std::string& path);
 // The resolved configuration as TOML.
 std::string to_toml(const RunConfig& config);
+
+// The core's options for this run. They carry no check of their own: the core's constructors check
+// them, and validate() builds the direction and tuner to do so before any work.
+DirectionOptions direction_options(const RunConfig& config);
+TunerOptions tuner_options(const RunConfig& config);
+TunedOptimizerOptions optimizer_options(const RunConfig& config);
 
 // Checks ranges and consistency before any work; throws InvalidOption naming the key and allowed range.
 void validate(const RunConfig& config);

@@ -96,48 +96,12 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
 }
 
 std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params) {
-  DirectionOptions d;
-  d.beta1 = c.beta1;
-  d.beta2 = c.beta2;
-  d.eps = c.eps;
-  d.weight_decay = c.weight_decay;
-  TunerOptions t;
-  t.lr = c.lr;
-  t.schedule.warmup_steps = c.warmup;
-  t.schedule.total_steps = c.steps;
-  t.schedule.decay = c.decay == "constant" ? ScheduleOptions::Decay::kConstant : ScheduleOptions::Decay::kCosine;
-  t.linesearch.c = c.ls_c;
-  t.linesearch.kappa_down = c.ls_kappa_down;
-  t.linesearch.kappa_up = c.ls_kappa_up;
-  t.linesearch.eta_max = c.ls_eta_max;
-  t.linesearch.eta_init = std::min(c.lr, c.ls_eta_max);
-  t.linesearch.max_trials = static_cast<int>(c.ls_max_trials);
-  t.cdat.sigma = c.sigma;
-  t.cdat.ema_beta = c.ema;
-  t.cdat.ema_mode = c.ema_mode == "ratio" ? CdatOptions::EmaMode::kRatio : CdatOptions::EmaMode::kSeparate;
-  t.cdat.max_lr = c.max_lr;
-  TunedOptimizerOptions o;
-  o.measure_curvature = c.measure_curvature;
-  o.curvature_mode = c.curvature_mode == "secant" ? CurvatureMode::kSecant
-                     : c.curvature_mode == "fd"   ? CurvatureMode::kFiniteDifference
-                     : c.curvature_mode == "forward" ? CurvatureMode::kForwardOverReverse
-                                                  : CurvatureMode::kExact;
-  return std::make_unique<TunedOptimizer>(params, make_direction(c.optimizer, d), make_tuner(c.tuner, t), o);
+  ParamGroup group{params};
+  group.weight_decay = c.weight_decay;
+  return std::make_unique<TunedOptimizer>(std::vector<ParamGroup>{group},
+                                          make_direction(c.optimizer, direction_options(c)),
+                                          make_tuner(c.tuner, tuner_options(c)), optimizer_options(c));
 }
-
-// The edge of stability for the base optimizer at learning rate η (PAPER §3): GD and RMSProp 2/η (RMSProp
-// on the preconditioned sharpness); heavy ball (2 + 2β)/η; Nesterov (2 + 2β)/((1 + 2β)η); Adam with
-// momentum (2 + 2β1)/((1 − β1)η) on the preconditioned sharpness.
-double stability_threshold(const RunConfig& c, double lr) {
-  if (!(lr > 0)) return kEmpty;
-  const double b = c.beta1;
-  if (c.optimizer == "momentum") return (2 + 2 * b) / lr;
-  if (c.optimizer == "nesterov") return (2 + 2 * b) / ((1 + 2 * b) * lr);
-  if (c.optimizer == "adam") return (2 + 2 * b) / ((1 - b) * lr);
-  return 2 / lr;
-}
-
-bool uses_preconditioned_sharpness(const RunConfig& c) { return c.optimizer == "rmsprop" || c.optimizer == "adam"; }
 
 // The i-th mini batch: epoch e = i / batches_per_epoch visits a permutation seeded by (seed, e), so the
 // batch of any step is a pure function of (seed, step) and a resumed run sees the same batches.
@@ -171,12 +135,12 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-void write_summary(const fs::path& path, const RunConfig& c, const RunSummary& s) {
+void write_summary(const fs::path& path, const RunConfig& c, const Direction& direction, const RunSummary& s) {
   nlohmann::json j;
   j["label"] = s.label;
   j["optimizer"] = c.optimizer;
   j["tuner"] = c.tuner;
-  j["sharpness_kind"] = uses_preconditioned_sharpness(c) ? "preconditioned" : "hessian";
+  j["sharpness_kind"] = direction.sharpness_is_preconditioned() ? "preconditioned" : "hessian";
   j["initial_train_loss"] = number_or_null(s.initial_train_loss);
   j["final_train_loss"] = number_or_null(s.final_train_loss);
   j["final_over_initial"] = number_or_null(s.final_train_loss / s.initial_train_loss);
@@ -203,163 +167,230 @@ RunConfig load_run_config(const std::string& run_dir) {
   return config;
 }
 
-RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool resume,
-                        const std::function<bool()>& stop_requested) {
-  validate(c);
+namespace {
+
+// λ_max at w_t on the whole training subset (PAPER §3), with what the alignment needs.
+struct Sharpness {
+  double value = kEmpty;
+  torch::Tensor eigenvector;        // undefined when not measured
+  torch::Tensor precondition_sqrt;  // P^{1/2}, defined when the sharpness is the preconditioned one
+};
+
+// One run, from its folder's start (or checkpoint) to its summary. run() reads top to bottom: sharpness,
+// step, metrics row, divergence, checkpoint, progress; each piece is one member function.
+class Training {
+ public:
+  Training(const RunConfig& config, bool resume);
+  RunSummary run(const ProgressFn& progress, const std::function<bool()>& stop_requested);
+
+ private:
+  Sharpness measure_sharpness(int64_t step);
+  // The step on its batch; false when it threw NonFiniteError (the parameters are then unchanged).
+  bool take_step(int64_t step, MetricsRow& row);
+  void record_step(int64_t step, const Sharpness& sharpness, MetricsRow& row);
+  bool loss_exploded(int64_t step, double loss);
+  void checkpoint(int64_t steps_done);
+  void finish(int64_t steps_done);
+  double elapsed() const { return meta_.wall_time_s + seconds_since(start_); }
+
+  const RunConfig& c_;
+  const fs::path out_;
+  const fs::path checkpoint_path_;
+  const torch::Device device_;
+  Prepared data_;
+  std::shared_ptr<models::Model> model_;
+  models::LossKind loss_kind_;
+  std::unique_ptr<TunedOptimizer> optimizer_;
+  RunSummary summary_;
+  CheckpointMeta meta_;
+  std::unique_ptr<MetricsLog> log_;
+  Clock::time_point start_;
+};
+
+torch::Device run_device(const RunConfig& c) {
   if (c.device == "cuda" && !torch::cuda::is_available()) {
     throw InvalidOption("device: cuda was requested but LibTorch finds no CUDA device");
   }
+  return torch::Device(c.device == "cuda" ? torch::kCUDA : torch::kCPU);
+}
+
+Training::Training(const RunConfig& c, bool resume)
+    : c_(c), out_(c.out), checkpoint_path_(out_ / "checkpoint.pt"), device_(run_device(c)) {
   if (c.threads > 0) at::set_num_threads(static_cast<int>(c.threads));
-  const torch::Device device(c.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  if (resume && !fs::exists(checkpoint_path_)) throw InvalidOption("resume: no checkpoint.pt in " + c.out);
   const torch::Dtype dtype = c.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
-  const fs::path out(c.out);
-  const fs::path checkpoint_path = out / "checkpoint.pt";
-  if (resume && !fs::exists(checkpoint_path)) throw InvalidOption("resume: no checkpoint.pt in " + c.out);
-
-  Prepared data = prepare_data(c, device, dtype);
+  data_ = prepare_data(c, device_, dtype);
   torch::manual_seed(static_cast<uint64_t>(c.seed));
-  auto model = models::make_model(model_config(c, data.train));
-  model->to(device, dtype);
-  const auto loss_kind = models::parse_loss(c.loss);
-  auto optimizer = make_optimizer(c, model->parameters());
+  model_ = models::make_model(model_config(c, data_.train));
+  model_->to(device_, dtype);
+  loss_kind_ = models::parse_loss(c.loss);
+  optimizer_ = make_optimizer(c, model_->parameters());
 
-  RunSummary summary;
-  summary.label = run_label(c);
-  CheckpointMeta meta;
-  fs::create_directories(out);
+  summary_.label = run_label(c);
+  fs::create_directories(out_);
   if (resume) {
-    meta = load_checkpoint(checkpoint_path.string(), *model, *optimizer);
-    if ((meta.data_seed >= 0 && meta.data_seed != c.seed) || (meta.batch_size >= 0 && meta.batch_size != c.batch_size)) {
+    meta_ = load_checkpoint(checkpoint_path_.string(), *model_, *optimizer_);
+    if ((meta_.data_seed >= 0 && meta_.data_seed != c.seed) || (meta_.batch_size >= 0 && meta_.batch_size != c.batch_size)) {
       throw InvalidOption(fmt::format("resume: {} was written with seed {} and batch-size {}, but config.toml now says "
                                       "seed {} and batch-size {}; the batches would differ",
-                                      checkpoint_path.string(), meta.data_seed, meta.batch_size, c.seed, c.batch_size));
+                                      checkpoint_path_.string(), meta_.data_seed, meta_.batch_size, c.seed, c.batch_size));
     }
   } else {
-    write_text_atomically(out / "config.toml", to_toml(c));
-    meta.initial_loss = evaluate(*model, loss_kind, data.train).loss;
-    meta.best_loss = meta.initial_loss;
+    write_text_atomically(out_ / "config.toml", to_toml(c));
+    meta_.initial_loss = evaluate(*model_, loss_kind_, data_.train).loss;
+    meta_.best_loss = meta_.initial_loss;
   }
-  meta.data_seed = c.seed;
-  meta.batch_size = c.batch_size;
-  summary.initial_train_loss = meta.initial_loss;
-  summary.best_train_loss = meta.best_loss;
-  MetricsLog log((out / "metrics.csv").string(), resume ? meta.step : -1);
+  meta_.data_seed = c.seed;
+  meta_.batch_size = c.batch_size;
+  summary_.initial_train_loss = meta_.initial_loss;
+  summary_.best_train_loss = meta_.best_loss;
+  log_ = std::make_unique<MetricsLog>((out_ / "metrics.csv").string(), resume ? meta_.step : -1);
+  start_ = Clock::now();
+}
 
-  const bool full_batch = c.batch_size == 0;
-  const auto start = Clock::now();
-  auto elapsed = [&] { return meta.wall_time_s + seconds_since(start); };
-  auto checkpoint = [&](int64_t steps_done) {
-    log.flush();
-    CheckpointMeta m = meta;
-    m.step = steps_done;
-    m.best_loss = summary.best_train_loss;
-    m.wall_time_s = elapsed();
-    save_checkpoint(checkpoint_path.string(), *model, *optimizer, m);
-  };
-  auto full_train_loss = [&] {
-    return models::compute_loss(loss_kind, model->forward(data.train.inputs), data.train.labels);
-  };
-
-  int64_t step = meta.step;
-  for (; step < c.steps; ++step) {
+RunSummary Training::run(const ProgressFn& progress, const std::function<bool()>& stop_requested) {
+  int64_t step = meta_.step;
+  for (; step < c_.steps; ++step) {
     if (stop_requested && stop_requested()) {
-      summary.interrupted = true;
+      summary_.interrupted = true;
       break;
     }
     MetricsRow row;
     row.step = step;
-    // Sharpness λ_max at w_t on the whole training subset (PAPER §3), before the step.
-    torch::Tensor top_eigenvector, precondition_sqrt;
-    if (c.sharpness_every > 0 && step % c.sharpness_every == 0) {
-      HessianOperator hessian(model->parameters(), full_train_loss);
-      LinearOperator op = hessian.as_operator();
-      const auto preconditioner = optimizer->direction().preconditioner();
-      if (uses_preconditioned_sharpness(c) && preconditioner) {
-        const auto p = flatten(*preconditioner);
-        op = precondition(op, p);
-        precondition_sqrt = p.sqrt();
-      }
-      if (!uses_preconditioned_sharpness(c) || preconditioner) {
-        EigenOptions e;
-        e.iterations = static_cast<int>(c.lanczos_iters);
-        e.seed = static_cast<uint64_t>(c.seed * 7919 + step);
-        const auto result = lanczos(op, flatten(model->parameters()).detach(), e);
-        row.sharpness = result.eigenvalue;
-        top_eigenvector = result.eigenvector;
-      }
-    }
-
-    torch::Tensor batch_x = data.train.inputs, batch_y = data.train.labels;
-    if (!full_batch) {
-      const auto idx = batch_indices(step, data.train.size(), c.batch_size, c.seed, device);
-      batch_x = data.train.inputs.index_select(0, idx);
-      batch_y = data.train.labels.index_select(0, idx);
-    }
-    torch::Tensor first_outputs;  // outputs of the step's own forward pass (not linesearch trials)
-    auto closure = [&] {
-      auto outputs = model->forward(batch_x);
-      if (!first_outputs.defined()) first_outputs = outputs.detach();
-      return models::compute_loss(loss_kind, outputs, batch_y);
-    };
-    try {
-      optimizer->step(closure);
-    } catch (const NonFiniteError& e) {
-      summary.diverged = true;
-      summary.diverged_reason = fmt::format("step {}: {}", step, e.what());
-      break;
-    }
-    const StepStats& s = optimizer->last_stats();
-    row.train_loss = s.loss;
-    row.train_acc = models::accuracy(first_outputs, batch_y);
-    row.lr = s.lr;
-    row.grad_norm = s.grad_norm;
-    row.curvature = s.curvature;
-    row.numerator = -s.slope;
-    if (c.tuner == "linesearch") row.trials = s.tuner.trials;
-    row.stability_threshold = stability_threshold(c, s.lr);
-    if (top_eigenvector.defined()) {
-      row.lr_x_sharpness = s.lr * row.sharpness;
-      // In the preconditioned coordinates z = P^{1/2} w the update is P^{1/2} u.
-      auto u = flatten(optimizer->last_direction());
-      if (precondition_sqrt.defined()) u = u * precondition_sqrt;
-      row.alignment = alignment(u, top_eigenvector);
-    }
-    if (c.eval_every > 0 && data.test.size() > 0 && (step + 1) % c.eval_every == 0) {
-      const auto e = evaluate(*model, loss_kind, data.test);
-      row.test_loss = e.loss;
-      row.test_acc = e.accuracy;
-    }
-    summary.best_train_loss = std::min(summary.best_train_loss, s.loss);
-    if (!s.warning.empty()) summary.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
-    row.wall_time_s = elapsed();
-    log.append(row);
-    if (s.loss > c.divergence_factor * meta.initial_loss) {
-      summary.diverged = true;
-      summary.diverged_reason =
-          fmt::format("step {}: loss {:.4g} exceeds {} × the initial loss {:.4g}", step, s.loss, c.divergence_factor,
-                      meta.initial_loss);
+    const Sharpness sharpness = measure_sharpness(step);  // at w_t, before the step
+    if (!take_step(step, row)) break;
+    record_step(step, sharpness, row);
+    const StepStats& s = optimizer_->last_stats();
+    if (loss_exploded(step, s.loss)) {
       ++step;
       break;
     }
-    if (c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0) checkpoint(step + 1);
-    if (progress) progress({step + 1, c.steps, s.loss, s.lr, elapsed(), s.warning});
+    if (c_.checkpoint_every > 0 && (step + 1) % c_.checkpoint_every == 0) checkpoint(step + 1);
+    if (progress) progress({step + 1, c_.steps, s.loss, s.lr, elapsed(), s.warning});
   }
-  summary.steps = step;
-  checkpoint(step);  // the last finite state: a diverged step never changed the parameters
+  finish(step);
+  return summary_;
+}
 
-  const auto final_train = evaluate(*model, loss_kind, data.train);
-  summary.final_train_loss = final_train.loss;
-  summary.final_train_acc = final_train.accuracy;
-  if (std::isfinite(final_train.loss)) summary.best_train_loss = std::min(summary.best_train_loss, final_train.loss);
-  summary.final_test_loss = summary.final_test_acc = kEmpty;
-  if (data.test.size() > 0) {
-    const auto e = evaluate(*model, loss_kind, data.test);
-    summary.final_test_loss = e.loss;
-    summary.final_test_acc = e.accuracy;
+Sharpness Training::measure_sharpness(int64_t step) {
+  Sharpness sharpness;
+  if (c_.sharpness_every <= 0 || step % c_.sharpness_every != 0) return sharpness;
+  auto full_train_loss = [&] {
+    return models::compute_loss(loss_kind_, model_->forward(data_.train.inputs), data_.train.labels);
+  };
+  HessianOperator hessian(model_->parameters(), full_train_loss);
+  LinearOperator op = hessian.as_operator();
+  const Direction& direction = optimizer_->direction();
+  const auto preconditioner = direction.preconditioner();
+  if (direction.sharpness_is_preconditioned()) {
+    if (!preconditioner) return sharpness;  // no statistics before the first step
+    const auto p = flatten(*preconditioner);
+    op = precondition(op, p);
+    sharpness.precondition_sqrt = p.sqrt();
   }
-  summary.wall_time_s = elapsed();
-  write_summary(out / "summary.json", c, summary);
-  return summary;
+  EigenOptions e;
+  e.iterations = static_cast<int>(c_.lanczos_iters);
+  e.seed = static_cast<uint64_t>(c_.seed * 7919 + step);
+  const auto result = lanczos(op, flatten(model_->parameters()).detach(), e);
+  sharpness.value = result.eigenvalue;
+  sharpness.eigenvector = result.eigenvector;
+  return sharpness;
+}
+
+bool Training::take_step(int64_t step, MetricsRow& row) {
+  torch::Tensor batch_x = data_.train.inputs, batch_y = data_.train.labels;
+  if (c_.batch_size > 0) {
+    const auto idx = batch_indices(step, data_.train.size(), c_.batch_size, c_.seed, device_);
+    batch_x = data_.train.inputs.index_select(0, idx);
+    batch_y = data_.train.labels.index_select(0, idx);
+  }
+  torch::Tensor first_outputs;  // outputs of the step's own forward pass (not linesearch trials)
+  auto closure = [&] {
+    auto outputs = model_->forward(batch_x);
+    if (!first_outputs.defined()) first_outputs = outputs.detach();
+    return models::compute_loss(loss_kind_, outputs, batch_y);
+  };
+  try {
+    optimizer_->step(closure);
+  } catch (const NonFiniteError& e) {
+    summary_.diverged = true;
+    summary_.diverged_reason = fmt::format("step {}: {}", step, e.what());
+    return false;
+  }
+  row.train_acc = models::accuracy(first_outputs, batch_y);
+  return true;
+}
+
+void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow& row) {
+  const StepStats& s = optimizer_->last_stats();
+  row.train_loss = s.loss;
+  row.lr = s.lr;
+  row.grad_norm = s.grad_norm;
+  row.curvature = s.curvature;
+  row.numerator = -s.slope;
+  if (s.tuner.trials > 0) row.trials = s.tuner.trials;  // tuners that evaluate trial steps
+  row.stability_threshold = optimizer_->direction().stability_threshold(s.lr);
+  if (sharpness.eigenvector.defined()) {
+    row.sharpness = sharpness.value;
+    row.lr_x_sharpness = s.lr * sharpness.value;
+    // In the preconditioned coordinates z = P^{1/2} w the update is P^{1/2} u.
+    auto u = flatten(optimizer_->last_direction());
+    if (sharpness.precondition_sqrt.defined()) u = u * sharpness.precondition_sqrt;
+    row.alignment = alignment(u, sharpness.eigenvector);
+  }
+  if (c_.eval_every > 0 && data_.test.size() > 0 && (step + 1) % c_.eval_every == 0) {
+    const auto e = evaluate(*model_, loss_kind_, data_.test);
+    row.test_loss = e.loss;
+    row.test_acc = e.accuracy;
+  }
+  summary_.best_train_loss = std::min(summary_.best_train_loss, s.loss);
+  if (!s.warning.empty()) summary_.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
+  row.wall_time_s = elapsed();
+  log_->append(row);
+}
+
+bool Training::loss_exploded(int64_t step, double loss) {
+  if (!(loss > c_.divergence_factor * meta_.initial_loss)) return false;
+  summary_.diverged = true;
+  summary_.diverged_reason = fmt::format("step {}: loss {:.4g} exceeds {} × the initial loss {:.4g}", step, loss,
+                                         c_.divergence_factor, meta_.initial_loss);
+  return true;
+}
+
+void Training::checkpoint(int64_t steps_done) {
+  log_->flush();
+  CheckpointMeta m = meta_;
+  m.step = steps_done;
+  m.best_loss = summary_.best_train_loss;
+  m.wall_time_s = elapsed();
+  save_checkpoint(checkpoint_path_.string(), *model_, *optimizer_, m);
+}
+
+// The last finite state is checkpointed (a diverged step never changed the parameters), then evaluated.
+void Training::finish(int64_t steps_done) {
+  summary_.steps = steps_done;
+  checkpoint(steps_done);
+  const auto final_train = evaluate(*model_, loss_kind_, data_.train);
+  summary_.final_train_loss = final_train.loss;
+  summary_.final_train_acc = final_train.accuracy;
+  if (std::isfinite(final_train.loss)) summary_.best_train_loss = std::min(summary_.best_train_loss, final_train.loss);
+  summary_.final_test_loss = summary_.final_test_acc = kEmpty;
+  if (data_.test.size() > 0) {
+    const auto e = evaluate(*model_, loss_kind_, data_.test);
+    summary_.final_test_loss = e.loss;
+    summary_.final_test_acc = e.accuracy;
+  }
+  summary_.wall_time_s = elapsed();
+  write_summary(out_ / "summary.json", c_, optimizer_->direction(), summary_);
+}
+
+}  // namespace
+
+RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool resume,
+                        const std::function<bool()>& stop_requested) {
+  validate(c);
+  Training training(c, resume);
+  return training.run(progress, stop_requested);
 }
 
 }  // namespace cdat::train

@@ -14,11 +14,15 @@ using testing::TinyMlp;
 
 // Runs `steps` steps of torch::optim and of TunedOptimizer(direction, ConstantTuner(lr)) from the same
 // start, and returns the largest absolute parameter difference.
+// `weight_decay` is that of the one parameter group.
 double max_difference_after(int steps, double lr, std::unique_ptr<Direction> direction,
-                            const std::function<std::unique_ptr<torch::optim::Optimizer>(TensorList)>& make_reference) {
+                            const std::function<std::unique_ptr<torch::optim::Optimizer>(TensorList)>& make_reference,
+                            double weight_decay = 0.0) {
   TinyMlp ours(3, 8, 2, 16, /*seed=*/3, torch::kFloat32);
   TinyMlp theirs(3, 8, 2, 16, /*seed=*/3, torch::kFloat32);
-  TunedOptimizer optimizer(ours.params(), std::move(direction), std::make_unique<ConstantTuner>(lr));
+  ParamGroup group{ours.params()};
+  group.weight_decay = weight_decay;
+  TunedOptimizer optimizer({group}, std::move(direction), std::make_unique<ConstantTuner>(lr));
   auto reference = make_reference(theirs.params());
   for (int t = 0; t < steps; ++t) {
     optimizer.step(ours.closure());
@@ -81,11 +85,12 @@ TEST(Direction, AdamMatchesTorchAdam) {
 }
 
 TEST(Direction, DecoupledWeightDecayMatchesAdamW) {
-  DirectionOptions o;
-  o.weight_decay = 0.1;
-  auto diff = max_difference_after(25, 1e-2, std::make_unique<Adam>(o), [](TensorList p) {
-    return std::make_unique<torch::optim::AdamW>(p, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
-  });
+  auto diff = max_difference_after(
+      25, 1e-2, std::make_unique<Adam>(),
+      [](TensorList p) {
+        return std::make_unique<torch::optim::AdamW>(p, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
+      },
+      /*weight_decay=*/0.1);
   EXPECT_LT(diff, kFloatTolerance);
 }
 

@@ -17,12 +17,13 @@ using testing::TinyMlp;
 constexpr double kFloat32Agreement = 1e-6;
 
 std::unique_ptr<TunedOptimizer> adam_cdat(const TensorList& params) {
-  DirectionOptions d;
-  d.weight_decay = 1e-3;
+  ParamGroup group{params};
+  group.weight_decay = 1e-3;
   CdatOptions c;
   c.ema_beta = 0.9;
   c.sigma = 1.5;
-  return std::make_unique<TunedOptimizer>(params, std::make_unique<Adam>(d), std::make_unique<CdatTuner>(c));
+  return std::make_unique<TunedOptimizer>(std::vector<ParamGroup>{group}, std::make_unique<Adam>(),
+                                          std::make_unique<CdatTuner>(c));
 }
 
 using OptimizerMaker = std::function<std::unique_ptr<TunedOptimizer>(const TensorList&)>;

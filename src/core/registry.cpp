@@ -1,0 +1,108 @@
+#include <cdat/errors.h>
+#include <cdat/registry.h>
+
+#include <algorithm>
+
+#include "option_checks.h"
+
+namespace cdat {
+namespace {
+
+std::vector<DirectionEntry> builtin_directions() {
+  return {
+      {"gd", "gradient descent: u = −g",
+       [](const DirectionOptions& o) { return std::make_unique<GradientDescent>(o); }},
+      {"momentum", "heavy ball: m ← β₁m + g, u = −m",
+       [](const DirectionOptions& o) { return std::make_unique<Momentum>(o, /*nesterov=*/false); }},
+      {"nesterov", "Nesterov momentum: u = −(g + β₁m)",
+       [](const DirectionOptions& o) { return std::make_unique<Momentum>(o, /*nesterov=*/true); }},
+      {"rmsprop", "RMSProp: u = −g/(√v + ε)", [](const DirectionOptions& o) { return std::make_unique<RMSProp>(o); }},
+      {"adam", "Adam: u = −m̂/(√v̂ + ε)", [](const DirectionOptions& o) { return std::make_unique<Adam>(o); }},
+  };
+}
+
+std::vector<TunerEntry> builtin_tuners() {
+  return {
+      {"constant", "η = lr", {}, [](const TunerOptions& o) { return std::make_unique<ConstantTuner>(o.lr); }},
+      {"schedule", "linear warm-up to lr, then cosine decay (or constant)", {},
+       [](const TunerOptions& o) {
+         ScheduleOptions schedule = o.schedule;
+         schedule.peak_lr = o.lr;
+         return std::make_unique<ScheduleTuner>(schedule);
+       }},
+      {"linesearch", "Armijo backtracking line search", {},
+       [](const TunerOptions& o) { return std::make_unique<LinesearchTuner>(o.linesearch); }},
+      {"greedy", "quadratically greedy η = −gᵀu / uᵀHu", {},
+       [](const TunerOptions&) { return std::make_unique<GreedyTuner>(); }},
+      {"cdat", "CDAT η = σ·max(−gᵀu, 0)/|uᵀHu| (PAPER §2)", {},
+       [](const TunerOptions& o) { return std::make_unique<CdatTuner>(o.cdat); }},
+  };
+}
+
+std::vector<DirectionEntry>& directions() {
+  static std::vector<DirectionEntry> entries = builtin_directions();
+  return entries;
+}
+
+std::vector<TunerEntry>& tuners() {
+  static std::vector<TunerEntry> entries = builtin_tuners();
+  return entries;
+}
+
+template <typename Entry>
+std::vector<std::string> entry_names(const std::vector<Entry>& entries) {
+  std::vector<std::string> names;
+  for (const auto& e : entries) names.push_back(e.name);
+  return names;
+}
+
+template <typename Entry>
+const Entry& find_entry(const std::vector<Entry>& entries, const std::string& kind, const std::string& name) {
+  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; });
+  if (it == entries.end()) {
+    throw InvalidOption(kind + ": unknown value '" + name + "' (valid: " + detail::join(entry_names(entries)) + ")");
+  }
+  return *it;
+}
+
+template <typename Entry>
+bool add_entry(std::vector<Entry>& entries, Entry entry, const std::string& kind) {
+  detail::require(!entry.name.empty(), "cdat::register_" + kind + ": empty name");
+  detail::require(static_cast<bool>(entry.make), "cdat::register_" + kind + ": no factory for '" + entry.name + "'");
+  const bool taken = std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == entry.name; });
+  detail::require(!taken, "cdat::register_" + kind + ": '" + entry.name + "' is already registered");
+  entries.push_back(std::move(entry));
+  return true;
+}
+
+}  // namespace
+
+bool register_direction(DirectionEntry entry) { return add_entry(directions(), std::move(entry), "direction"); }
+bool register_tuner(TunerEntry entry) { return add_entry(tuners(), std::move(entry), "tuner"); }
+
+const std::vector<DirectionEntry>& direction_entries() { return directions(); }
+const std::vector<TunerEntry>& tuner_entries() { return tuners(); }
+
+const DirectionEntry& direction_entry(const std::string& name) { return find_entry(directions(), "optimizer", name); }
+const TunerEntry& tuner_entry(const std::string& name) { return find_entry(tuners(), "tuner", name); }
+
+std::vector<std::string> direction_names() { return entry_names(directions()); }
+std::vector<std::string> tuner_names() { return entry_names(tuners()); }
+
+std::unique_ptr<Direction> make_direction(const std::string& name, const DirectionOptions& options) {
+  return direction_entry(name).make(options);
+}
+
+std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options) {
+  const TunerEntry& entry = tuner_entry(name);
+  for (const auto& [key, value] : options.extra) {
+    const auto& valid = entry.extra_options;
+    if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+      throw InvalidOption("tuner-options: tuner '" + name + "' has no option '" + key + "'" +
+                          (valid.empty() ? " (it takes none)" : " (valid: " + detail::join(valid) + ")"));
+    }
+  }
+  return entry.make(options);
+}
+
+}  // namespace cdat
