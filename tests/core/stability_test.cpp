@@ -1,6 +1,7 @@
-// The edge of stability of each base optimizer (PAPER §3): the library's own iterations on a 1-D
-// quadratic decay just below the numerical edge of tests/stability.h and grow just above it, and for the
-// state-linear optimizers the iteration is exactly the linearised update matrix that edge comes from.
+// The edge of stability of each base optimizer (PAPER §3): each direction's closed-form threshold is where
+// the spectral radius of its linearised update (tests/stability.h) reaches 1; the library's own iterations on
+// a 1-D quadratic decay just below that edge and grow just above it; and for the state-linear optimizers the
+// iteration is exactly the linearised update matrix the edge comes from.
 #include <cdat/cdat.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -14,8 +15,30 @@ namespace {
 
 using testing::linearised_update;
 using testing::numerical_stability_threshold;
+using testing::spectral_radius;
 
 constexpr double kLr = 0.1, kBeta1 = 0.9;
+
+// Direction::stability_threshold(η) against the linearised dynamics, for two momenta: the spectral radius is
+// 1 at the threshold (to rounding), below 1 a relative 1e-6 under it and above 1 a relative 1e-6 over it,
+// and the threshold equals the bisection's edge. RMSProp and Adam state it on the preconditioned sharpness.
+TEST(StabilityEdge, EachDirectionsThresholdIsWhereTheSpectralRadiusReachesOne) {
+  for (double beta : {0.5, 0.9}) {
+    for (const std::string name : {"gd", "momentum", "nesterov", "rmsprop", "adam"}) {
+      SCOPED_TRACE(name + ", β₁ = " + std::to_string(beta));
+      DirectionOptions o;
+      o.beta1 = beta;
+      const auto direction = make_direction(name, o);
+      const double threshold = direction->stability_threshold(kLr);
+      EXPECT_NEAR(spectral_radius(name, kLr, beta, threshold), 1.0, 1e-13);
+      EXPECT_LT(spectral_radius(name, kLr, beta, threshold * (1 - 1e-6)), 1.0);
+      EXPECT_GT(spectral_radius(name, kLr, beta, threshold * (1 + 1e-6)), 1.0);
+      EXPECT_NEAR(threshold, numerical_stability_threshold(name, kLr, beta), 1e-12 * threshold);
+      EXPECT_EQ(direction->sharpness_is_preconditioned(), name == "rmsprop" || name == "adam");
+    }
+  }
+  EXPECT_TRUE(std::isnan(GradientDescent().stability_threshold(0.0)));  // no edge without a step
+}
 
 // f(w) = ½ λ w² in one float64 coordinate, trained by `optimizer` at the constant learning rate kLr.
 struct OneDimensionalRun {
