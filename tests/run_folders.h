@@ -10,12 +10,19 @@
 #include <vector>
 
 #include "data/idx.h"
+#include "external_data.h"
 
 namespace cdat::testing {
 
 inline bool fashion_mnist_installed() {
   return std::filesystem::exists(data::default_fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz");
 }
+
+// Skips (developer clone) or fails (CI) a test that trains on the default Fashion-MNIST.
+#define CDAT_REQUIRE_FASHION_MNIST()                                                           \
+  CDAT_REQUIRE_EXTERNAL_DATA(::cdat::testing::fashion_mnist_installed(),                       \
+                             "Fashion-MNIST is not installed in " << ::cdat::data::default_fashion_mnist_dir() \
+                                                                  << " (apt-get install dataset-fashion-mnist)")
 
 inline std::vector<std::string> lines(const std::string& path) {
   std::ifstream in(path);

@@ -8,6 +8,7 @@
 
 #include "experiments/experiments.h"
 #include "experiments/tuner_runs.h"
+#include "experiments/verdicts.h"
 
 namespace cdat::experiments {
 namespace {
@@ -74,29 +75,9 @@ Report reproduce_ablation(Context& ctx) {
     }
     return of;
   };
-  const auto width = advantages("width"), depth = advantages("depth"), decay = advantages("weight decay"),
-             data = advantages("data size");
-  const double width_change = std::log(width.back() / width.front());
-  const double depth_change = std::log(depth.back() / depth.front());
-  const double wd_change = std::log(decay.back() / decay.front());
-  const double data_change = std::log(data.back() / data.front());
-  auto finite = [](double x) { return std::isfinite(x); };
-  report.findings.push_back(judge("CDAT's advantage grows with width",
-                                  fmt::format("advantage {} at width {} → {} at width {}", num(width.front()),
-                                              variants[0].value, num(width.back()), variants[2].value),
-                                  width_change > 0, finite(width_change)));
-  report.findings.push_back(judge("CDAT's advantage grows with depth",
-                                  fmt::format("advantage {} at depth 1 → {} at depth 4", num(depth.front()),
-                                              num(depth.back())),
-                                  depth_change > 0, finite(depth_change)));
-  report.findings.push_back(judge("weight decay matters (changes the advantage by ≥ 10 %)",
-                                  fmt::format("advantage {} without, {} with weight decay 1e-3", num(decay.front()),
-                                              num(decay.back())),
-                                  std::abs(wd_change) >= std::log(1.1), finite(wd_change)));
-  report.findings.push_back(judge("more data helps little (changes the advantage less than width does)",
-                                  fmt::format("log-change of the advantage over data sizes {} vs over widths {}",
-                                              num(data_change), num(width_change)),
-                                  std::abs(data_change) < std::abs(width_change), finite(data_change) && finite(width_change)));
+  const AblationAdvantages a{advantages("width"), advantages("depth"), advantages("weight decay"),
+                             advantages("data size"), variants[0].value, variants[2].value};
+  for (auto& finding : ablation_findings(a)) report.findings.push_back(std::move(finding));
   if (ctx.figure_script({"advantage", (std::filesystem::path(dir) / "advantage.csv").string(), "--out",
                          (std::filesystem::path(dir) / "advantage.png").string()})) {
     report.figures.push_back("advantage.png");

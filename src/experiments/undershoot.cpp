@@ -7,46 +7,9 @@
 #include "experiments/experiments.h"
 #include "experiments/series.h"
 #include "experiments/tuner_runs.h"
+#include "experiments/verdicts.h"
 
 namespace cdat::experiments {
-namespace {
-
-// Ratio of a column's median over the late window to its median over an early window.
-double late_over_early(const Series& s, double early_from, double early_to) {
-  return window_median(s, 0.9, 1.0) / window_median(s, early_from, early_to);
-}
-
-void judge_tuner(Report& report, const std::string& what, const RunData& run, const RunData& constant) {
-  const Series eta_lambda = edge_scaled_sharpness(run), lr = measured(run, "lr"), lambda = measured(run, "sharpness"),
-               grad = measured(run, "grad_norm"), loss = measured(run, "train_loss"),
-               const_loss = measured(constant, "train_loss");
-  const bool usable = run.completed && !lambda.empty();
-  const double settled = window_median(eta_lambda, 0.5, 1.0);
-  report.findings.push_back(judge(what + ": η·λ settles below the edge 2",
-                                  fmt::format("median η·λ over the second half {}", num(settled)),
-                                  settled < 1.95 && settled > 0.5, usable));
-  const double lr_ratio = late_over_early(lr, 0.1, 0.2);
-  report.findings.push_back(judge(what + ": the learning rate keeps falling",
-                                  fmt::format("lr (last 10 %) / lr (10–20 %) = {}", num(lr_ratio)), lr_ratio < 1.0, usable));
-  const double lambda_ratio = late_over_early(lambda, 0.2, 0.3), grad_ratio = late_over_early(grad, 0.2, 0.3);
-  report.findings.push_back(judge(what + ": sharpness keeps rising",
-                                  fmt::format("λ_max ×{} from 20–30 % of the run to the last 10 %", num(lambda_ratio)),
-                                  lambda_ratio > 1.0, usable));
-  report.findings.push_back(judge(what + ": the gradient norm grows",
-                                  fmt::format("‖g‖ ×{} from 20–30 % of the run to the last 10 %", num(grad_ratio)),
-                                  grad_ratio > 1.0, usable));
-  const double early = std::max(1.0, std::round(last_step(run) / 20));
-  const double ours_early = value_at(loss, early), const_early = value_at(const_loss, early);
-  report.findings.push_back(judge(what + ": early gains over the tuned constant LR",
-                                  fmt::format("loss at step {:g}: {} vs constant {}", early, num(ours_early), num(const_early)),
-                                  ours_early < const_early, usable && constant.ok()));
-  report.findings.push_back(judge(what + ": the tuned constant LR wins in the long run",
-                                  fmt::format("final loss {} vs constant {}", final_loss(run), num(constant.final_train_loss)),
-                                  run.rank_loss() > constant.final_train_loss, usable && constant.ok()));
-}
-
-}  // namespace
-
 Report reproduce_undershoot(Context& ctx) {
   Report report{"undershoot", "Linesearch and greedy undershoot the edge of stability",
                 "with linesearch or the greedy rule, η·λ_max settles a bit below 2, sharpness keeps rising, the learning "
@@ -65,8 +28,9 @@ Report reproduce_undershoot(Context& ctx) {
       const auto pair = run_cdat_pair(ctx, w, opt);
       const auto linesearch = ctx.store().run({with_tuner(w.base, opt, "linesearch")}).front();
       const std::string where = fmt::format("{}, {}", w.name, optimizer_title(opt));
-      judge_tuner(report, where + ", linesearch", linesearch, constant.best_run());
-      judge_tuner(report, where + ", greedy", pair.sigma1, constant.best_run());
+      for (const auto& [what, run] : {std::pair{where + ", linesearch", &linesearch}, std::pair{where + ", greedy", &pair.sigma1}}) {
+        for (auto& finding : undershoot_findings(what, *run, constant.best_run())) report.findings.push_back(std::move(finding));
+      }
       for (const auto* run : {&linesearch, &pair.sigma1, &constant.best_run()}) {
         const Series lr = measured(*run, "lr");
         table.rows.push_back({w.name, optimizer_title(opt), train::run_label(run->config), final_loss(*run),

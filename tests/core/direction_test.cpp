@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "problems.h"
 
 namespace cdat {
@@ -113,6 +115,27 @@ TEST(Direction, AdamPreconditionerIsBiasCorrectedRootSecondMoment) {
   ASSERT_TRUE(p.has_value());
   // After one step v̂ = g², so P = |g| + ε.
   EXPECT_TRUE(torch::allclose((*p)[0], torch::tensor({3.001, 4.001}, torch::kFloat64)));
+}
+
+// RMSProp's preconditioner is √v + ε with the raw (not bias-corrected) second moment, the same P its
+// direction divides by. β₂ = 0.9, g₁ = (3, −4), g₂ = (1, 2):
+//   v = 0.9·(0.1·g₁²) + 0.1·g₂² = (0.81 + 0.1, 1.44 + 0.4) = (0.91, 1.84)
+// (bias-corrected, v/(1 − 0.9²) = (4.789…, 9.684…), would be a different P).
+TEST(Direction, RMSPropPreconditionerIsRootOfTheRawSecondMoment) {
+  DirectionOptions o;
+  o.beta2 = 0.9;
+  o.eps = 1e-3;
+  RMSProp rmsprop(o);
+  TensorList w = {torch::zeros({2}, torch::kFloat64)};
+  EXPECT_FALSE(rmsprop.preconditioner().has_value());
+  rmsprop.compute(w, {torch::tensor({3.0, -4.0}, torch::kFloat64)});
+  const auto g2 = torch::tensor({1.0, 2.0}, torch::kFloat64);
+  const auto u = rmsprop.compute(w, {g2});
+  const auto p = rmsprop.preconditioner();
+  ASSERT_TRUE(p.has_value());
+  const auto expected = torch::tensor({std::sqrt(0.91) + 1e-3, std::sqrt(1.84) + 1e-3}, torch::kFloat64);
+  EXPECT_TRUE(torch::allclose((*p)[0], expected, 1e-15, 0.0)) << (*p)[0];
+  EXPECT_TRUE(torch::allclose(u[0], -g2 / expected, 1e-15, 0.0)) << u[0];  // u = −P⁻¹ g
 }
 
 TEST(Direction, RejectsOutOfRangeOptionsAndUnknownNames) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 
@@ -16,7 +17,7 @@ using testing::Quadratic;
 // A step context along a 1-D function φ(η) = f(w + ηu), with scripted slope and curvature.
 class ScriptedContext : public StepContext {
  public:
-  std::function<double(double)> phi;
+  std::function<double(double)> phi = [](double) { return 1.0; };
   double slope_value = -1.0, curvature_value = 1.0, u_sq_norm = 1.0;
   std::vector<double> trials;
   int curvature_calls = 0;
@@ -152,22 +153,70 @@ TEST(Cdat, NonFiniteCurvatureIsAClearErrorNotANanLearningRate) {
   }
 }
 
-TEST(Cdat, SeparateEmaAveragesNumeratorAndDenominator) {
+// σ = 2, ε = 0 and EMA β: the averaging tests below.
+CdatOptions averaged(double beta, CdatOptions::EmaMode mode = CdatOptions::EmaMode::kSeparate) {
   CdatOptions o;
   o.sigma = 2.0;
   o.eps = 0.0;
-  o.ema_beta = 0.5;
-  CdatTuner tuner(o);
+  o.ema_beta = beta;
+  o.ema_mode = mode;
+  return o;
+}
+
+// β = 0.75 ≠ 1 − β, so weights swapped between the old average and the new value give other numbers.
+// By hand (σ = 2, averages start at 0):
+//   (n, d) = (1, 2):   n̄ = 0.25,                      d̄ = 0.5                      η = 2·0.25/0.5 = 1
+//   (n, d) = (3, 1):   n̄ = 0.75·0.25 + 0.25·3 = 0.9375, d̄ = 0.75·0.5 + 0.25·1 = 0.625   η = 3
+//   (n, d) = (0.5, 4): n̄ = 0.828125 = 53/64,          d̄ = 1.46875 = 47/32            η = 53/47
+// (Swapped weights give the same η = 1 at the first step, then 2·2.4375/1.125 = 4.33… at the second.)
+TEST(Cdat, SeparateEmaWeightsTheOldAverageByBeta) {
+  CdatTuner tuner(averaged(0.75));
   ScriptedContext c;
-  c.phi = [](double) { return 1.0; };
-  double n_avg = 0, d_avg = 0;
-  const std::vector<std::pair<double, double>> steps = {{1.0, 2.0}, {3.0, 1.0}, {0.5, 4.0}};
-  for (auto [n, d] : steps) {
+  const std::vector<std::array<double, 3>> steps = {{1.0, 2.0, 1.0}, {3.0, 1.0, 3.0}, {0.5, 4.0, 53.0 / 47.0}};
+  for (auto [n, d, eta] : steps) {
     c.slope_value = -n;
     c.curvature_value = d;
-    n_avg = 0.5 * n_avg + 0.5 * n;
-    d_avg = 0.5 * d_avg + 0.5 * d;
-    EXPECT_NEAR(tuner.learning_rate(c), 2.0 * n_avg / d_avg, 1e-14);
+    EXPECT_NEAR(tuner.learning_rate(c), eta, 1e-15 * eta) << "n = " << n << ", d = " << d;
+  }
+}
+
+// With averaging, a non-descent step (gᵀu > 0, so n = 0) still enters both averages: it measures the
+// curvature and lowers n̄. β = 0.75, σ = 2: after (1, 2) n̄ = 0.25, d̄ = 0.5; then (n, d) = (0, 1):
+// n̄ = 0.1875, d̄ = 0.625 and η = 2·0.1875/0.625 = 0.6 (not 0, and not the previous η = 1).
+TEST(Cdat, NonDescentStepEntersTheAveragesAsZeroNumerator) {
+  CdatTuner tuner(averaged(0.75));
+  ScriptedContext c;
+  c.slope_value = -1.0;
+  c.curvature_value = 2.0;
+  EXPECT_NEAR(tuner.learning_rate(c), 1.0, 1e-15);
+  c.slope_value = 0.5;  // ascent direction: n = max(−0.5, 0) = 0
+  c.curvature_value = 1.0;
+  EXPECT_NEAR(tuner.learning_rate(c), 0.6, 1e-15);
+  EXPECT_TRUE(tuner.report().non_descent);
+  EXPECT_EQ(tuner.report().numerator, 0.0);
+  EXPECT_EQ(c.curvature_calls, 2);
+}
+
+// A zero denominator (uᵀHu = 0 with ε = 0) gives η = 0 and leaves the averages as they were: the step
+// after it gives exactly what it would have given without it (the η = 3 of the table above).
+TEST(Cdat, ZeroDenominatorGivesZeroAndTheAveragesStay) {
+  for (auto mode : {CdatOptions::EmaMode::kSeparate, CdatOptions::EmaMode::kRatio}) {
+    CdatTuner with_zero(averaged(0.75, mode)), without_zero(averaged(0.75, mode));
+    ScriptedContext c;
+    c.slope_value = -1.0;
+    c.curvature_value = 2.0;
+    with_zero.learning_rate(c);
+    without_zero.learning_rate(c);
+    c.slope_value = -5.0;
+    c.curvature_value = 0.0;
+    EXPECT_EQ(with_zero.learning_rate(c), 0.0);
+    c.slope_value = -3.0;
+    c.curvature_value = 1.0;
+    const double expected = without_zero.learning_rate(c);
+    EXPECT_EQ(with_zero.learning_rate(c), expected);
+    if (mode == CdatOptions::EmaMode::kSeparate) {
+      EXPECT_NEAR(expected, 3.0, 1e-15);
+    }
   }
 }
 
@@ -264,6 +313,33 @@ TEST(Linesearch, FailureGivesZeroAndIsReported) {
   EXPECT_TRUE(tuner.report().search_failed);
   EXPECT_EQ(tuner.report().trials, 7);
   EXPECT_EQ(c.trials.size(), 7u);
+}
+
+// Every trial finite but none satisfies Armijo (φ increases although the scripted slope says descent):
+// η = 0, the failure is reported, and the next search starts from κ_up times the smallest η tried,
+// 1.5 · 0.8⁴ = 0.6144 (trials 1, 0.8, 0.64, 0.512, 0.4096), not from the first guess again.
+TEST(Linesearch, AllFiniteTrialsFailingArmijoRestartFromTheSmallestTried) {
+  LinesearchOptions o;
+  o.eta_init = 1.0;
+  o.eta_max = 1.0;
+  o.max_trials = 5;
+  LinesearchTuner tuner(o);
+  ScriptedContext c;
+  c.phi = [](double eta) { return 1.0 + eta; };
+  c.slope_value = -1.0;
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_TRUE(tuner.report().search_failed);
+  EXPECT_FALSE(tuner.report().non_descent);
+  EXPECT_EQ(tuner.report().trials, 5);
+  const std::vector<double> tried = {1.0, 0.8, 0.8 * 0.8, 0.8 * 0.8 * 0.8, 0.8 * 0.8 * 0.8 * 0.8};
+  ASSERT_EQ(c.trials.size(), tried.size());
+  for (size_t i = 0; i < tried.size(); ++i) EXPECT_NEAR(c.trials[i], tried[i], 1e-15) << "trial " << i;
+
+  c.trials.clear();
+  c.phi = [](double eta) { return 1.0 - eta; };  // now every η is accepted at once
+  EXPECT_NEAR(tuner.learning_rate(c), 1.5 * tried.back(), 1e-15);
+  ASSERT_EQ(c.trials.size(), 1u);
+  EXPECT_NEAR(c.trials[0], 0.6144, 1e-15);
 }
 
 TEST(Linesearch, NonDescentDirectionGivesZeroWithoutTrials) {

@@ -1,6 +1,7 @@
 #include "data/idx.h"
 
 #include "data_test_util.h"
+#include "external_data.h"
 
 namespace cdat::data {
 namespace {
@@ -138,10 +139,9 @@ TEST(IdxTest, MissingDatasetSaysHowToInstall) {
 
 TEST(IdxTest, RealFashionMnistIfInstalled) {
   const std::string dir = default_fashion_mnist_dir();
-  if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz") &&
-      !std::filesystem::exists(dir + "/train-images-idx3-ubyte")) {
-    GTEST_SKIP() << "Fashion-MNIST not installed in " << dir << " (apt-get install dataset-fashion-mnist)";
-  }
+  CDAT_REQUIRE_EXTERNAL_DATA(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz") ||
+                                 std::filesystem::exists(dir + "/train-images-idx3-ubyte"),
+                             "Fashion-MNIST not installed in " << dir << " (apt-get install dataset-fashion-mnist)");
   Dataset train = load_fashion_mnist("", Split::Train);
   EXPECT_EQ(train.inputs.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
   EXPECT_EQ(train.labels.sizes(), (std::vector<int64_t>{60000}));

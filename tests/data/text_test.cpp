@@ -1,6 +1,7 @@
 #include "data/text.h"
 
 #include "data_test_util.h"
+#include "external_data.h"
 
 namespace cdat::data {
 namespace {
@@ -73,7 +74,10 @@ TEST(TextTest, EmptyOrShortFilesAndMissing) {
 
 TEST(TextTest, TinyShakespeareHasVocab65) {
   const std::string path = std::string(CDAT_SOURCE_DIR) + "/../shared/data/tinyshakespeare.txt";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "Tiny Shakespeare not found at " << path;
+  CDAT_REQUIRE_EXTERNAL_DATA(std::filesystem::exists(path),
+                             "Tiny Shakespeare not found at " << path
+                                                              << " (the repository's sibling ../shared/data; real users "
+                                                                 "download karpathy/char-rnn's tinyshakespeare/input.txt)");
   TextDataset train = load_text(path, Split::Train);
   EXPECT_EQ(train.vocab.size(), 65);
   EXPECT_EQ(train.data.num_classes, 65);

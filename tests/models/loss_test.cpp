@@ -16,7 +16,16 @@ TEST(LossTest, CrossEntropyByHand) {
   const double row0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 3.0;
   const double row1 = std::log(std::exp(0.5) + std::exp(0.0) + std::exp(0.2)) - 0.0;
   EXPECT_NEAR(cross_entropy(toy_outputs(), toy_labels()).item<double>(), (row0 + row1) / 2, 1e-12);
-  EXPECT_NEAR(row0, 0.40760596444438, 1e-12);
+}
+
+// Closed forms that need no log-sum-exp: equal logits over K classes give ln K; logits (0, ln 2, ln 5) give
+// ln(1 + 2 + 5) − 0 = 3 ln 2 for label 0 and ln 8 − ln 5 = ln 1.6 for label 2.
+TEST(LossTest, CrossEntropyClosedForms) {
+  const auto uniform = torch::full({1, 4}, 0.7, torch::kFloat64);
+  EXPECT_NEAR(cross_entropy(uniform, torch::tensor({3}, torch::kInt64)).item<double>(), 2 * std::log(2.0), 1e-15);
+  const auto logits = torch::tensor({0.0, std::log(2.0), std::log(5.0)}, torch::kFloat64).reshape({1, 3});
+  EXPECT_NEAR(cross_entropy(logits, torch::tensor({0}, torch::kInt64)).item<double>(), 3 * std::log(2.0), 1e-15);
+  EXPECT_NEAR(cross_entropy(logits, torch::tensor({2}, torch::kInt64)).item<double>(), std::log(1.6), 1e-15);
 }
 
 TEST(LossTest, MseIsHalfSquaredDistanceToOneHotSummedOverOutputsMeanOverExamples) {

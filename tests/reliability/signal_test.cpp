@@ -27,7 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
 using testing::Checkpoint;
-using testing::fashion_mnist_installed;
 using testing::lines;
 using testing::metrics_without_time;
 using testing::read_checkpoint;
@@ -140,12 +139,12 @@ void interrupt_and_resume(int signal, const std::string& name, const Args& extra
 }
 
 TEST(Signals, SigintFullBatchCheckpointsExitsOneAndResumesBitIdentically) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   interrupt_and_resume(SIGINT, "sigint_full", {});
 }
 
 TEST(Signals, SigtermMiniBatchCheckpointsExitsOneAndResumesBitIdentically) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   interrupt_and_resume(SIGTERM, "sigterm_mini", {"--batch-size", "32", "--optimizer", "adam", "--ema", "0.9"});
 }
 

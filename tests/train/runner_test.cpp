@@ -9,15 +9,19 @@
 #include <sstream>
 
 #include "run_folders.h"
+#include "stability.h"
 #include "train/metrics_log.h"
 #include "train/runner.h"
 
 namespace cdat::train {
 namespace {
 namespace fs = std::filesystem;
-using testing::fashion_mnist_installed;
 using testing::lines;
 using testing::metrics_without_time;
+
+// P = √v + ε differs from ε by √v/ε: ≈ 0.03|g₀|/1000 for RMSProp (√(1 − β₂) |g₀|), |g₀|/1000 for Adam (bias-corrected
+// v̂ = g₀²); measured relative gaps 2.7e-7 and 1.2e-5 against λ_max(H)/ε.
+constexpr double kPreconditionedAgreement = 5e-5;
 
 torch::Tensor checkpoint_parameters(const std::string& dir) { return testing::read_checkpoint(dir).parameters; }
 
@@ -34,7 +38,7 @@ RunConfig small_run(const std::string& name) {
 }
 
 TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto c = small_run("outputs");
   const auto s = run_training(c, {});
   EXPECT_FALSE(s.diverged);
@@ -72,7 +76,7 @@ TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
 }
 
 TEST(Runner, DivergenceEndsTheRunCleanly) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto c = small_run("diverge");
   c.tuner = "constant";
   c.lr = 50.0;
@@ -92,7 +96,7 @@ TEST(Runner, DivergenceEndsTheRunCleanly) {
 // on a cross-entropy run falls back to exact double backward at step 0, says so once, and then trains
 // exactly like an exact run. With MSE, forward AD works and there is no warning.
 TEST(Runner, ForwardCurvatureModeFallsBackOnceOnCrossEntropy) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto exact = small_run("forward_exact");
   exact.steps = 4;
   exact.sharpness_every = 0;
@@ -123,7 +127,7 @@ TEST(Runner, ForwardCurvatureModeFallsBackOnceOnCrossEntropy) {
 // With the default flags a baseline pays no curvature diagnostics: the curvature column is filled on the
 // sharpness steps only; --measure-curvature true fills every row. A CDAT run logs what its tuner used.
 TEST(Runner, BaselinesMeasureCurvatureOnlyOnSharpnessSteps) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto constant = small_run("curvature_constant");
   constant.tuner = "constant";
   run_training(constant, {});
@@ -168,12 +172,12 @@ void expect_exact_resume(RunConfig c) {
 }
 
 TEST(Runner, FullBatchResumeIsBitIdentical) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   expect_exact_resume(small_run("resume_full"));
 }
 
 TEST(Runner, MiniBatchResumeIsBitIdentical) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto c = small_run("resume_mini");
   c.batch_size = 64;  // 4 batches per epoch: the split crosses an epoch boundary
   c.optimizer = "adam";
@@ -185,7 +189,7 @@ TEST(Runner, MiniBatchResumeIsBitIdentical) {
 // Parabola curvature measured every 3 steps: the split at step 5 falls inside a window, so the resumed run
 // needs κ̄ and η_{t−1} from the checkpoint. summary.json counts the fallbacks to exact.
 TEST(Runner, AmortisedParabolaResumeIsBitIdentical) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  CDAT_REQUIRE_FASHION_MNIST();
   auto c = small_run("resume_parabola");
   c.batch_size = 64;
   c.curvature_mode = "parabola";
@@ -194,6 +198,74 @@ TEST(Runner, AmortisedParabolaResumeIsBitIdentical) {
   nlohmann::json summary;
   std::ifstream(c.out + "_straight/summary.json") >> summary;
   EXPECT_TRUE(summary["curvature_fallbacks"].is_number_integer());
+}
+
+TEST(Runner, LinesearchWithMomentumResumeIsBitIdentical) {
+  CDAT_REQUIRE_FASHION_MNIST();
+  auto c = small_run("resume_linesearch");
+  c.optimizer = "nesterov";
+  c.tuner = "linesearch";  // its state (the last accepted η) and the momentum buffer both cross the split
+  expect_exact_resume(c);
+}
+
+nlohmann::json summary_of(const std::string& dir) {
+  nlohmann::json summary;
+  std::ifstream(dir + "/summary.json") >> summary;
+  return summary;
+}
+
+// metrics.csv's stability_threshold at a known η is the edge of each optimizer's linearised update found
+// numerically (tests/stability.h: where the spectral radius reaches 1), not the closed form typed again.
+// β₁ = 0.8 so that a formula using the default 0.9 somewhere would show. RMSProp and Adam report the
+// preconditioned sharpness, the others the Hessian's.
+TEST(Runner, StabilityThresholdColumnIsTheNumericalEdgeOfEachOptimizer) {
+  CDAT_REQUIRE_FASHION_MNIST();
+  for (const std::string optimizer : {"gd", "momentum", "nesterov", "rmsprop", "adam"}) {
+    auto c = small_run("threshold_" + optimizer);
+    c.optimizer = optimizer;
+    c.tuner = "constant";
+    c.lr = 0.05;
+    c.beta1 = 0.8;
+    c.steps = 2;
+    c.sharpness_every = 0;
+    run_training(c, {});
+    const auto metrics = read_metrics_csv(c.out + "/metrics.csv");
+    const double edge = cdat::testing::numerical_stability_threshold(optimizer, c.lr, c.beta1);
+    ASSERT_EQ(metrics.at("stability_threshold").size(), 2u) << optimizer;
+    for (double threshold : metrics.at("stability_threshold")) {
+      EXPECT_NEAR(threshold, edge, 1e-9 * edge) << optimizer;  // metrics.csv keeps 10 significant digits
+    }
+    const bool preconditioned = optimizer == "rmsprop" || optimizer == "adam";
+    EXPECT_EQ(summary_of(c.out)["sharpness_kind"], preconditioned ? "preconditioned" : "hessian") << optimizer;
+  }
+}
+
+// With ε = 1000 ≫ √v the RMSProp/Adam preconditioner is P ≈ ε·1 (√v ~ |g| ≲ 1e-1 here), so the
+// preconditioned sharpness λ_max(P^{-1/2} H P^{-1/2}) is λ_max(H)/ε. η = 1e-9 keeps w₁ ≈ w₀, so it is
+// compared with GD's Hessian sharpness at step 0 (both by 40 Lanczos iterations, different seeds).
+// RMSProp/Adam have no preconditioner before their first step: step 0 has no sharpness.
+TEST(Runner, RmspropAndAdamSharpnessIsPreconditioned) {
+  CDAT_REQUIRE_FASHION_MNIST();
+  auto base = small_run("sharpness_gd");
+  base.tuner = "constant";
+  base.lr = 1e-9;
+  base.eps = 1e3;
+  base.steps = 2;
+  base.sharpness_every = 1;
+  base.lanczos_iters = 40;
+  run_training(base, {});
+  const double hessian_sharpness = read_metrics_csv(base.out + "/metrics.csv").at("sharpness").at(0);
+  ASSERT_GT(hessian_sharpness, 0.0);
+  for (const std::string optimizer : {"rmsprop", "adam"}) {
+    auto c = base;
+    c.out = small_run("sharpness_" + optimizer).out;
+    c.optimizer = optimizer;
+    run_training(c, {});
+    const auto sharpness = read_metrics_csv(c.out + "/metrics.csv").at("sharpness");
+    EXPECT_TRUE(std::isnan(sharpness.at(0))) << optimizer;
+    const double expected = hessian_sharpness / c.eps;
+    EXPECT_NEAR(sharpness.at(1), expected, kPreconditionedAgreement * expected) << optimizer;
+  }
 }
 
 }  // namespace

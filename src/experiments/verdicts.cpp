@@ -1,0 +1,219 @@
+#include "experiments/verdicts.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "experiments/experiments.h"
+
+namespace cdat::experiments {
+
+EdgeStats edge_stats(const RunData& run) {
+  EdgeStats s;
+  s.lr = run.config.lr;
+  const Series lambda = measured(run, "sharpness"), eta_lambda = edge_scaled_sharpness(run), loss = measured(run, "train_loss");
+  if (lambda.empty() || loss.empty()) return s;
+  s.lambda0 = lambda.value.front();
+  s.lambda_max = *std::max_element(lambda.value.begin(), lambda.value.end());
+  s.final_loss = run.final_train_loss;
+  for (size_t i = 0; i < eta_lambda.step.size(); ++i) {
+    if (eta_lambda.value[i] >= kEdgeArrival) {
+      s.arrival = eta_lambda.step[i];
+      break;
+    }
+  }
+  if (std::isfinite(s.arrival)) {
+    std::vector<double> after;
+    for (size_t i = 0; i < eta_lambda.step.size(); ++i) {
+      if (eta_lambda.step[i] >= s.arrival) after.push_back(eta_lambda.value[i]);
+    }
+    s.median_after = median(after);
+    s.loss_at_arrival = value_at(loss, s.arrival);
+    s.increases_after = increases(loss, s.arrival);
+  }
+  return s;
+}
+
+std::vector<Finding> eos_findings(const RunData& run) {
+  const EdgeStats s = edge_stats(run);
+  const std::string at = fmt::format("η = {:g}", s.lr);
+  const bool measured_run = run.ok() && std::isfinite(s.lambda0);
+  const bool arrived = measured_run && std::isfinite(s.arrival);
+  return {
+      judge(at + ": sharpness rises (progressive sharpening) to the edge 2/η",
+            fmt::format("λ_max {} → {} (2/η = {})", num(s.lambda0), num(s.lambda_max), num(2 / s.lr)),
+            s.lambda_max >= 1.1 * s.lambda0 && std::isfinite(s.arrival), measured_run),
+      judge(at + ": then hovers at the edge (median η·λ within 2 ± 0.2)",
+            fmt::format("median η·λ {} from step {:.0f} on", num(s.median_after), s.arrival),
+            std::abs(s.median_after - 2.0) <= 0.2, arrived),
+      judge(at + ": while the loss keeps decreasing, non-monotonically",
+            fmt::format("loss {} → {} with {} increases", num(s.loss_at_arrival), num(s.final_loss), s.increases_after),
+            s.final_loss < s.loss_at_arrival && s.increases_after > 0, arrived),
+  };
+}
+
+double late_over_early(const Series& s, double early_from, double early_to) {
+  return window_median(s, 0.9, 1.0) / window_median(s, early_from, early_to);
+}
+
+std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant) {
+  std::vector<Finding> findings;
+  const Series eta_lambda = edge_scaled_sharpness(run), lr = measured(run, "lr"), lambda = measured(run, "sharpness"),
+               grad = measured(run, "grad_norm"), loss = measured(run, "train_loss"),
+               const_loss = measured(constant, "train_loss");
+  const bool usable = run.completed && !lambda.empty();
+  const double settled = window_median(eta_lambda, 0.5, 1.0);
+  findings.push_back(judge(what + ": η·λ settles below the edge 2",
+                           fmt::format("median η·λ over the second half {}", num(settled)),
+                           settled < 1.95 && settled > 0.5, usable));
+  const double lr_ratio = late_over_early(lr, 0.1, 0.2);
+  findings.push_back(judge(what + ": the learning rate keeps falling",
+                           fmt::format("lr (last 10 %) / lr (10–20 %) = {}", num(lr_ratio)), lr_ratio < 1.0, usable));
+  const double lambda_ratio = late_over_early(lambda, 0.2, 0.3), grad_ratio = late_over_early(grad, 0.2, 0.3);
+  findings.push_back(judge(what + ": sharpness keeps rising",
+                           fmt::format("λ_max ×{} from 20–30 % of the run to the last 10 %", num(lambda_ratio)),
+                           lambda_ratio > 1.0, usable));
+  findings.push_back(judge(what + ": the gradient norm grows",
+                           fmt::format("‖g‖ ×{} from 20–30 % of the run to the last 10 %", num(grad_ratio)),
+                           grad_ratio > 1.0, usable));
+  const double early = std::max(1.0, std::round(last_step(run) / 20));
+  const double ours_early = value_at(loss, early), const_early = value_at(const_loss, early);
+  findings.push_back(judge(what + ": early gains over the tuned constant LR",
+                           fmt::format("loss at step {:g}: {} vs constant {}", early, num(ours_early), num(const_early)),
+                           ours_early < const_early, usable && constant.ok()));
+  findings.push_back(judge(what + ": the tuned constant LR wins in the long run",
+                           fmt::format("final loss {} vs constant {}", final_loss(run), num(constant.final_train_loss)),
+                           run.rank_loss() > constant.final_train_loss, usable && constant.ok()));
+  return findings;
+}
+
+double late_sharpening(const RunData& run) {
+  const Series lambda = measured(run, "sharpness");
+  return window_median(lambda, 0.9, 1.0) / window_median(lambda, 0.4, 0.5);
+}
+
+double early_decrease(const RunData& run, int steps) {
+  const Series loss = measured(run, "train_loss");
+  double sum = 0;
+  int n = 0;
+  for (size_t i = 1; i < loss.value.size() && static_cast<int>(i) <= steps; ++i, ++n) {
+    sum += (loss.value[i - 1] - loss.value[i]) / loss.value[i - 1];
+  }
+  return n ? sum / n : std::nan("");
+}
+
+std::vector<Finding> cdat_full_batch_findings(const std::string& where, const CdatPair& pair, const Tuned& constant,
+                                              const Tuned& schedule) {
+  std::vector<Finding> findings;
+  const RunData& s2 = pair.sigma2;
+  const bool have = s2.completed && pair.sigma1.completed && !constant.runs.empty();
+  findings.push_back(judge(where + ": σ = 2 beats σ = 1",
+                           fmt::format("final loss {} vs {}", final_loss(s2), final_loss(pair.sigma1)),
+                           s2.rank_loss() < pair.sigma1.rank_loss(), have));
+  findings.push_back(judge(where + ": σ = 2 beats the tuned constant LR",
+                           fmt::format("final loss {} vs {} ({})", final_loss(s2), final_loss(constant.best_run()),
+                                       constant.describe()),
+                           s2.rank_loss() < constant.best_run().rank_loss(), have));
+  findings.push_back(judge(where + ": σ = 2 matches the tuned warm-up + cosine schedule (final loss ≤ 1.1 ×)",
+                           fmt::format("final loss {} vs {} (peak {})", final_loss(s2), final_loss(schedule.best_run()),
+                                       schedule.describe()),
+                           s2.rank_loss() <= 1.1 * schedule.best_run().rank_loss(), have && !schedule.runs.empty()));
+  const Series lr = measured(s2, "lr");
+  const double rise = window_median(lr, 0.1, 0.3) / (lr.empty() ? NAN : lr.value.front());
+  const double drift = window_median(lr, 0.75, 1.0) / window_median(lr, 0.5, 0.75);
+  findings.push_back(judge(where + ": σ = 2's LR rises early like a warm-up, then stabilises",
+                           fmt::format("lr(10–30 %) / lr(0) = {}; lr(last quarter) / lr(third quarter) = {}", num(rise),
+                                       num(drift)),
+                           rise >= 1.5 && drift > 0.8 && drift < 1.25, s2.ok()));
+  const double ours = late_sharpening(s2), theirs = late_sharpening(constant.best_run());
+  findings.push_back(judge(where + ": σ = 2 reduces progressive sharpening (vs the tuned constant LR)",
+                           fmt::format("λ_max growth over the second half: {} vs {}", num(ours), num(theirs)),
+                           ours < theirs, s2.ok() && std::isfinite(ours) && std::isfinite(theirs)));
+  return findings;
+}
+
+std::vector<Finding> one_step_findings(const std::string& where, const CdatPair& pair) {
+  const double greedy_early = early_decrease(pair.sigma1, 10), edge_early = early_decrease(pair.sigma2, 10);
+  const bool have = pair.sigma1.completed && pair.sigma2.completed;
+  return {
+      judge(where + ": greedy decreases the loss more per step early on",
+            fmt::format("mean one-step decrease {} vs {} (σ = 2)", num(greedy_early), num(edge_early)),
+            greedy_early > edge_early, have),
+      judge(where + ": σ = 2 wins over the run",
+            fmt::format("final loss {} vs {} (greedy)", final_loss(pair.sigma2), final_loss(pair.sigma1)),
+            pair.sigma2.rank_loss() < pair.sigma1.rank_loss(), have),
+  };
+}
+
+double SigmaGrid::best_sigma(double ema, int64_t batch) const {
+  const auto& v = ratios.at({ema, batch});
+  return sigmas[std::min_element(v.begin(), v.end()) - v.begin()];
+}
+
+double SigmaGrid::spread(double ema, int64_t batch) const {
+  const auto& v = ratios.at({ema, batch});
+  return std::log10(*std::max_element(v.begin(), v.end())) - std::log10(*std::min_element(v.begin(), v.end()));
+}
+
+double SigmaGrid::best_ratio(double ema, int64_t batch) const {
+  const auto& v = ratios.at({ema, batch});
+  return *std::min_element(v.begin(), v.end());
+}
+
+std::string batch_name(int64_t batch) { return batch == 0 ? "full" : std::to_string(batch); }
+
+std::vector<Finding> mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
+                                         const std::map<int64_t, double>& constant_ratio) {
+  double spread_plain = 0, spread_ema = 0, worst_gap = 0;
+  int mini = 0;
+  for (int64_t b : batches) {
+    if (b == 0) continue;
+    const double best_cdat = std::min(grid.best_ratio(0.0, b), grid.best_ratio(0.9, b));
+    spread_plain += grid.spread(0.0, b);
+    spread_ema += grid.spread(0.9, b);
+    worst_gap = std::max(worst_gap, best_cdat / constant_ratio.at(b));
+    ++mini;
+  }
+  const int64_t smallest = batches.front();
+  return {
+      judge("the best σ shrinks as the batch shrinks (no EMA)",
+            fmt::format("best σ {:g} at batch {} vs {:g} in full batch", grid.best_sigma(0.0, smallest),
+                        batch_name(smallest), grid.best_sigma(0.0, 0)),
+            grid.best_sigma(0.0, smallest) < grid.best_sigma(0.0, 0), mini > 0),
+      judge("EMA smoothing reduces the sensitivity to σ in mini batch",
+            fmt::format("mean spread over σ {} decades with EMA 0.9 vs {} without", num(mini ? spread_ema / mini : NAN),
+                        num(mini ? spread_plain / mini : NAN)),
+            spread_ema < spread_plain, mini > 0),
+      judge("in mini batch CDAT (best σ) is comparable to the tuned constant LR (within 1.5 ×)",
+            fmt::format("worst best-CDAT / tuned-constant final-loss ratio over batch sizes: {}", num(worst_gap)),
+            worst_gap <= 1.5, mini > 0),
+  };
+}
+
+std::vector<Finding> ablation_findings(const AblationAdvantages& a) {
+  const double width_change = std::log(a.width.back() / a.width.front());
+  const double depth_change = std::log(a.depth.back() / a.depth.front());
+  const double wd_change = std::log(a.weight_decay.back() / a.weight_decay.front());
+  const double data_change = std::log(a.data_size.back() / a.data_size.front());
+  auto finite = [](double x) { return std::isfinite(x); };
+  return {
+      judge("CDAT's advantage grows with width",
+            fmt::format("advantage {} at width {} → {} at width {}", num(a.width.front()), a.smallest_width,
+                        num(a.width.back()), a.largest_width),
+            width_change > 0, finite(width_change)),
+      judge("CDAT's advantage grows with depth",
+            fmt::format("advantage {} at depth 1 → {} at depth 4", num(a.depth.front()), num(a.depth.back())),
+            depth_change > 0, finite(depth_change)),
+      judge("weight decay matters (changes the advantage by ≥ 10 %)",
+            fmt::format("advantage {} without, {} with weight decay 1e-3", num(a.weight_decay.front()),
+                        num(a.weight_decay.back())),
+            std::abs(wd_change) >= std::log(1.1), finite(wd_change)),
+      judge("more data helps little (changes the advantage less than width does)",
+            fmt::format("log-change of the advantage over data sizes {} vs over widths {}", num(data_change),
+                        num(width_change)),
+            std::abs(data_change) < std::abs(width_change), finite(data_change) && finite(width_change)),
+  };
+}
+
+}  // namespace cdat::experiments

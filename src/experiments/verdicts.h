@@ -1,0 +1,83 @@
+// The verdict rules of `cdat reproduce` (PAPER §4): pure functions from run data (metrics read back from
+// the runs) to the findings each experiment reports. The experiments run the training and call these;
+// the unit tests call them on synthetic series.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "experiments/context.h"
+#include "experiments/report.h"
+#include "experiments/series.h"
+#include "experiments/run_store.h"
+#include "experiments/tuner_runs.h"
+
+namespace cdat::experiments {
+
+// ---- eos (§4.1): constant-LR GD sharpens to the edge 2/η, hovers there, loss falls non-monotonically.
+constexpr double kEdgeArrival = 1.9;  // η·λ at which the run counts as having reached the edge
+
+struct EdgeStats {
+  double lr = 0, lambda0 = NAN, lambda_max = NAN, arrival = NAN, median_after = NAN, loss_at_arrival = NAN;
+  double final_loss = NAN;
+  int64_t increases_after = 0;
+};
+EdgeStats edge_stats(const RunData& run);
+// Three findings: sharpens to the edge (λ_max ≥ 1.1 λ₀ and η·λ reaches 1.9); hovers (median η·λ after
+// arrival within 2 ± 0.2); loss falls (final < at arrival) with at least one increase after arrival.
+std::vector<Finding> eos_findings(const RunData& run);
+
+// ---- undershoot (§4.2): linesearch / greedy settle below the edge.
+// Median of the last 10 % of the run over the median of the window [early_from, early_to].
+double late_over_early(const Series& s, double early_from, double early_to);
+// Six findings on `run` (a linesearch or greedy run) against the tuned constant LR's best run:
+// η·λ over the second half in (0.5, 1.95); lr falls (last 10 % / 10–20 % < 1); λ_max and ‖g‖ rise
+// (last 10 % / 20–30 % > 1); lower loss than the constant at step T/20; higher final loss than it.
+std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant);
+
+// ---- cdat-full-batch and one-step-vs-long (§4.3).
+// λ_max over the last 10 % of the run relative to the 40–50 % window: > 1 means still sharpening.
+double late_sharpening(const RunData& run);
+// Mean relative one-step decrease (f_t − f_{t+1}) / f_t over the first `steps` steps.
+double early_decrease(const RunData& run, int steps);
+// Five findings: σ = 2 beats σ = 1; beats the tuned constant; final loss ≤ 1.1 × the tuned schedule's;
+// its lr rises (median lr over 10–30 % ≥ 1.5 lr₀) and then stabilises (last quarter / third quarter in
+// (0.8, 1.25)); it sharpens less late in the run than the tuned constant.
+std::vector<Finding> cdat_full_batch_findings(const std::string& where, const CdatPair& pair, const Tuned& constant,
+                                              const Tuned& schedule);
+// Two findings: greedy's mean one-step decrease over the first 10 steps is larger than σ = 2's; σ = 2 has the
+// lower final loss.
+std::vector<Finding> one_step_findings(const std::string& where, const CdatPair& pair);
+
+// ---- mini-batch (§4.4): final/initial loss over σ × batch size, with and without EMA.
+std::string batch_name(int64_t batch);  // "full" for 0, else the number
+struct SigmaGrid {
+  std::vector<double> sigmas;
+  // (EMA β, batch size; 0 = full batch) → final/initial train loss for each σ, in the order of `sigmas`.
+  std::map<std::pair<double, int64_t>, std::vector<double>> ratios;
+  double best_sigma(double ema, int64_t batch) const;
+  // Decades of final/initial between the best and the worst σ.
+  double spread(double ema, int64_t batch) const;
+  double best_ratio(double ema, int64_t batch) const;
+};
+// Three findings, over the mini batch sizes of `batches` (0 = full batch, the last): the best σ without EMA
+// is smaller at the smallest batch than in full batch; the mean spread is smaller with EMA 0.9 than without;
+// the best CDAT ratio is within 1.5 × the tuned constant's ratio (`constant_ratio` per batch) everywhere.
+std::vector<Finding> mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
+                                         const std::map<int64_t, double>& constant_ratio);
+
+// ---- ablation (§4.5): advantage = tuned constant final loss / CDAT final loss, per factor, in the order
+// the factor's values were run (smallest first).
+struct AblationAdvantages {
+  std::vector<double> width, depth, weight_decay, data_size;  // weight_decay: {without, with}
+  std::string smallest_width, largest_width;
+};
+// Four findings: the advantage grows with width and with depth; weight decay changes it by ≥ 10 %;
+// data size changes it (in log) less than width does.
+std::vector<Finding> ablation_findings(const AblationAdvantages& a);
+
+}  // namespace cdat::experiments

@@ -1,0 +1,245 @@
+// The verdict rules of `cdat reproduce` on synthetic runs: for each rule a series where the paper's claim
+// clearly holds, one where it clearly fails, and one sitting on the rule's threshold (values chosen so that
+// the threshold is hit exactly in floating point: powers of two, or the same arithmetic as the rule).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "experiments/verdicts.h"
+
+namespace cdat::experiments {
+namespace {
+
+constexpr Outcome kHolds = Outcome::kHolds, kFails = Outcome::kDoesNotHold, kUnknown = Outcome::kInconclusive;
+
+std::vector<Outcome> outcomes(const std::vector<Finding>& findings) {
+  std::vector<Outcome> out;
+  for (const auto& f : findings) out.push_back(f.outcome);
+  return out;
+}
+
+// A finished run whose metrics are the given columns (one value per step 0, 1, ...).
+RunData run_with(const std::map<std::string, std::vector<double>>& columns, double final_loss, double lr = 0.125) {
+  RunData run;
+  run.folder = "synthetic";
+  run.config.lr = lr;
+  run.completed = true;
+  run.final_train_loss = final_loss;
+  const size_t rows = columns.begin()->second.size();
+  for (size_t i = 0; i < rows; ++i) run.columns["step"].push_back(static_cast<double>(i));
+  for (const auto& [name, values] : columns) run.columns[name] = values;
+  return run;
+}
+
+// A column of `rows` values f(step).
+std::vector<double> column(size_t rows, const std::function<double(double)>& f) {
+  std::vector<double> v;
+  for (size_t i = 0; i < rows; ++i) v.push_back(f(static_cast<double>(i)));
+  return v;
+}
+
+// ---- eos. η = 1/8, so the edge 2/η = 16 and η·λ = λ/8 exactly.
+RunData eos_run(const std::vector<double>& sharpness, const std::vector<double>& loss) {
+  return run_with({{"sharpness", sharpness},
+                   {"stability_threshold", std::vector<double>(sharpness.size(), 16.0)},
+                   {"train_loss", loss}},
+                  loss.back());
+}
+
+TEST(EosVerdict, SharpensToTheEdgeHoversAndFallsNonMonotonically) {
+  // η·λ = 1, 1.5, 2, 2.125, 1.875, 2.1, 1.95: arrives at step 2, median after it 2; two loss increases after it.
+  const auto run = eos_run({8, 12, 16, 17, 15, 16.8, 15.6}, {1, 0.9, 0.8, 0.85, 0.7, 0.6, 0.65});
+  EXPECT_EQ(outcomes(eos_findings(run)), (std::vector<Outcome>{kHolds, kHolds, kHolds}));
+  const EdgeStats s = edge_stats(run);
+  EXPECT_EQ(s.arrival, 2.0);
+  EXPECT_EQ(s.median_after, 2.0);
+  EXPECT_EQ(s.increases_after, 2);
+}
+
+TEST(EosVerdict, NeverReachingTheEdgeFailsAndLeavesTheRestInconclusive) {
+  const auto run = eos_run({8, 9, 10, 11, 12}, {1, 0.9, 0.8, 0.7, 0.6});
+  EXPECT_EQ(outcomes(eos_findings(run)), (std::vector<Outcome>{kFails, kUnknown, kUnknown}));
+}
+
+TEST(EosVerdict, OvershootingTheEdgeAndAMonotoneLossFail) {
+  // η·λ = 1, 2, 2.5, 2.5, 2.5: arrives at step 1 but the median after it is 2.5; the loss never rises.
+  const auto run = eos_run({8, 16, 20, 20, 20}, {1, 0.9, 0.8, 0.7, 0.6});
+  EXPECT_EQ(outcomes(eos_findings(run)), (std::vector<Outcome>{kHolds, kFails, kFails}));
+}
+
+TEST(EosVerdict, EtaLambdaExactlyOnTheArrivalLevelCountsAsArrived) {
+  // λ = 15.2: η·λ = 15.2/8 = 1.9 exactly (a power-of-two division), the arrival level kEdgeArrival.
+  const auto run = eos_run({8, 15.2, 15.2, 15.2}, {1, 0.8, 0.9, 0.7});
+  EXPECT_EQ(edge_stats(run).arrival, 1.0);
+  EXPECT_EQ(outcomes(eos_findings(run)), (std::vector<Outcome>{kHolds, kHolds, kHolds}));
+  // Just below it (15.1/8 = 1.8875) it never arrives.
+  const auto below = eos_run({8, 15.1, 15.1, 15.1}, {1, 0.8, 0.9, 0.7});
+  EXPECT_EQ(outcomes(eos_findings(below)), (std::vector<Outcome>{kFails, kUnknown, kUnknown}));
+}
+
+TEST(EosVerdict, ADivergedRunIsInconclusive) {
+  auto run = eos_run({8, 12, 16, 17, 15, 16.8, 15.6}, {1, 0.9, 0.8, 0.85, 0.7, 0.6, 0.65});
+  run.diverged = true;
+  EXPECT_EQ(outcomes(eos_findings(run)), (std::vector<Outcome>{kUnknown, kUnknown, kUnknown}));
+}
+
+// ---- undershoot. 101 steps: windows are fractions of the last step 100; "early" is step round(100/20) = 5.
+RunData undershoot_run(const std::function<double(double)>& eta_lambda, const std::function<double(double)>& sharpness,
+                       const std::function<double(double)>& grad_norm, const std::function<double(double)>& loss) {
+  const size_t n = 101;
+  // lr = η·λ / λ and threshold 2/lr, so the edge-scaled sharpness 2λ/threshold is η·λ.
+  auto lr = [&](double t) { return eta_lambda(t) / sharpness(t); };
+  return run_with({{"lr", column(n, lr)},
+                   {"sharpness", column(n, sharpness)},
+                   {"stability_threshold", column(n, [&](double t) { return 2 / lr(t); })},
+                   {"grad_norm", column(n, grad_norm)},
+                   {"train_loss", column(n, loss)}},
+                  loss(100.0));
+}
+
+RunData constant_run(const std::function<double(double)>& loss) {
+  return run_with({{"train_loss", column(101, loss)}}, loss(100.0));
+}
+
+TEST(UndershootVerdict, SettlingBelowTheEdgeWithFallingLrRisingSharpnessAndLosingLateHolds) {
+  // η·λ = 1.75, λ = 10 + t/10 (so lr = 1.75/λ falls), ‖g‖ = 1 + t/100; loss 1/(1 + t) early ahead of the
+  // constant's 2/(1 + t), but ends at 0.5 against the constant's 0.25.
+  const auto run = undershoot_run([](double) { return 1.75; }, [](double t) { return 10 + t / 10; },
+                                  [](double t) { return 1 + t / 100; }, [](double t) { return t < 100 ? 1 / (1 + t) : 0.5; });
+  const auto constant = constant_run([](double t) { return t < 100 ? 2 / (1 + t) : 0.25; });
+  EXPECT_EQ(outcomes(undershoot_findings("x", run, constant)), std::vector<Outcome>(6, kHolds));
+}
+
+TEST(UndershootVerdict, RunsAtTheEdgeWithRisingLrFallingSharpnessAndWinningLateFail) {
+  const auto run = undershoot_run([](double) { return 2.0; }, [](double t) { return 20 - t / 10; },
+                                  [](double t) { return 2 - t / 100; }, [](double t) { return t < 100 ? 2 / (1 + t) : 0.1; });
+  const auto constant = constant_run([](double t) { return t < 100 ? 1 / (1 + t) : 0.25; });
+  EXPECT_EQ(outcomes(undershoot_findings("x", run, constant)), std::vector<Outcome>(6, kFails));
+}
+
+TEST(UndershootVerdict, OnTheThresholdsEveryStrictRuleFails) {
+  // η·λ = 0.5 (the lower bound, excluded); lr, λ, ‖g‖ constant (ratios exactly 1); the same losses.
+  const auto run = undershoot_run([](double) { return 0.5; }, [](double) { return 10.0; }, [](double) { return 1.0; },
+                                  [](double t) { return 1 / (1 + t); });
+  const auto constant = constant_run([](double t) { return 1 / (1 + t); });
+  EXPECT_EQ(outcomes(undershoot_findings("x", run, constant)), std::vector<Outcome>(6, kFails));
+  EXPECT_EQ(late_over_early(measured(run, "lr"), 0.1, 0.2), 1.0);
+}
+
+TEST(UndershootVerdict, WithoutSharpnessOrConstantItIsInconclusive) {
+  auto run = undershoot_run([](double) { return 1.75; }, [](double t) { return 10 + t / 10; },
+                            [](double t) { return 1 + t / 100; }, [](double t) { return 1 / (1 + t); });
+  run.columns["sharpness"] = std::vector<double>(101, NAN);
+  auto constant = constant_run([](double t) { return 2 / (1 + t); });
+  EXPECT_EQ(outcomes(undershoot_findings("x", run, constant)), std::vector<Outcome>(6, kUnknown));
+}
+
+// ---- cdat-full-batch. 101 steps; lr(0) is the first value, windows 10–30 %, 50–75 %, 75–100 %.
+RunData cdat_run(const std::function<double(double)>& lr, const std::function<double(double)>& sharpness, double final_loss) {
+  return run_with({{"lr", column(101, lr)}, {"sharpness", column(101, sharpness)}, {"train_loss", column(101, [](double) { return 1.0; })}},
+                  final_loss);
+}
+
+Tuned tuned(RunData run) { return Tuned{{std::move(run)}, 0, false}; }
+
+TEST(CdatFullBatchVerdict, EdgeBeatsGreedyAndConstantWarmsUpAndSharpensLess) {
+  // lr 1/8 at step 0 then 1/4 (rise 2, drift 1); λ flat for σ = 2, rising for the constant.
+  const CdatPair pair{cdat_run([](double t) { return t == 0 ? 0.125 : 0.25; }, [](double) { return 10.0; }, 0.1),
+                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.2)};
+  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double t) { return 10 + t; }, 0.15));
+  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.1));
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)), std::vector<Outcome>(5, kHolds));
+}
+
+TEST(CdatFullBatchVerdict, EdgeLosingWithFlatLrAndMoreSharpeningFails) {
+  const CdatPair pair{cdat_run([](double) { return 0.25; }, [](double t) { return 10 + t; }, 0.3),
+                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.2)};
+  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.15));
+  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.1));
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)), std::vector<Outcome>(5, kFails));
+}
+
+TEST(CdatFullBatchVerdict, OnTheThresholds) {
+  // Final loss exactly 1.1 × the schedule's (0.55 vs 0.5: holds, ≤); lr rise exactly 1.5 (0.375/0.25: holds, ≥);
+  // the same final loss as σ = 1 and as the constant, and the same sharpening (strict rules: fail).
+  const CdatPair pair{cdat_run([](double t) { return t == 0 ? 0.25 : 0.375; }, [](double) { return 10.0; }, 0.55),
+                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.55)};
+  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.55));
+  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.5));
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)),
+            (std::vector<Outcome>{kFails, kFails, kHolds, kHolds, kFails}));
+  // An lr drift of exactly 1.25 (0.5 in the last quarter over 0.4 in the third) is not "stabilised".
+  const CdatPair drifting{cdat_run([](double t) { return t == 0 ? 0.1 : t <= 75 ? 0.4 : 0.5; }, [](double) { return 10.0; }, 0.1),
+                          pair.sigma1};
+  EXPECT_EQ(cdat_full_batch_findings("x", drifting, constant, schedule)[3].outcome, kFails);
+}
+
+// ---- one-step-vs-long: mean relative one-step decrease over the first 10 steps, and the final loss.
+RunData loss_run(const std::function<double(double)>& loss) { return run_with({{"train_loss", column(20, loss)}}, loss(19)); }
+
+TEST(OneStepVerdict, GreedyFasterEarlyEdgeBetterLate) {
+  // Greedy halves the loss each step (decrease 0.5) but ends at 0.3; σ = 2 loses a quarter (0.25), ends at 0.1.
+  const CdatPair pair{loss_run([](double t) { return t < 19 ? std::pow(0.75, t) : 0.1; }),
+                      loss_run([](double t) { return t < 19 ? std::pow(0.5, t) : 0.3; })};
+  EXPECT_EQ(outcomes(one_step_findings("x", pair)), (std::vector<Outcome>{kHolds, kHolds}));
+  EXPECT_EQ(early_decrease(pair.sigma1, 10), 0.5);
+  const CdatPair swapped{pair.sigma1, pair.sigma2};
+  EXPECT_EQ(outcomes(one_step_findings("x", swapped)), (std::vector<Outcome>{kFails, kFails}));
+  const CdatPair same{pair.sigma1, pair.sigma1};  // equal: strict rules fail
+  EXPECT_EQ(outcomes(one_step_findings("x", same)), (std::vector<Outcome>{kFails, kFails}));
+}
+
+// ---- mini-batch: σ ∈ {0.5, 1, 2}, batches {32, full}.
+SigmaGrid grid(std::vector<double> plain32, std::vector<double> ema32, std::vector<double> plain_full) {
+  SigmaGrid g{{0.5, 1.0, 2.0}, {}};
+  g.ratios[{0.0, 32}] = std::move(plain32);
+  g.ratios[{0.9, 32}] = std::move(ema32);
+  g.ratios[{0.0, 0}] = std::move(plain_full);
+  g.ratios[{0.9, 0}] = g.ratios[{0.0, 0}];
+  return g;
+}
+
+TEST(MiniBatchVerdict, SmallerBestSigmaLessSpreadWithEmaAndComparableToConstantHolds) {
+  // Batch 32: best σ 0.5 (full batch: 2); spread log10(1/0.01) = 2 decades without EMA, log10(0.1/0.01) = 1 with;
+  // best ratio 0.01 vs the constant's 0.008 (1.25 ×).
+  const auto g = grid({0.01, 0.1, 1.0}, {0.01, 0.05, 0.1}, {0.5, 0.1, 0.01});
+  EXPECT_EQ(outcomes(mini_batch_findings(g, {32, 0}, {{32, 0.008}, {0, 0.01}})), std::vector<Outcome>(3, kHolds));
+}
+
+TEST(MiniBatchVerdict, SameBestSigmaMoreSpreadWithEmaAndFarBehindConstantFails) {
+  const auto g = grid({1.0, 0.1, 0.01}, {1.0, 0.001, 0.1}, {0.5, 0.1, 0.01});
+  EXPECT_EQ(outcomes(mini_batch_findings(g, {32, 0}, {{32, 0.0001}, {0, 0.01}})), std::vector<Outcome>(3, kFails));
+}
+
+TEST(MiniBatchVerdict, OnTheThresholds) {
+  // Same best σ and same spread (strict: fail); best CDAT ratio exactly 1.5 × the constant's (0.75 / 0.5: holds).
+  const auto g = grid({1.0, 0.75, 0.75}, {1.0, 0.75, 0.75}, {1.0, 0.75, 0.75});
+  EXPECT_EQ(outcomes(mini_batch_findings(g, {32, 0}, {{32, 0.5}, {0, 0.5}})), (std::vector<Outcome>{kFails, kFails, kHolds}));
+  EXPECT_EQ(g.best_sigma(0.0, 32), 1.0);  // the first of equal minima
+}
+
+TEST(MiniBatchVerdict, WithoutMiniBatchesItIsInconclusive) {
+  const auto g = grid({1.0, 0.75, 0.75}, {1.0, 0.75, 0.75}, {1.0, 0.75, 0.75});
+  EXPECT_EQ(outcomes(mini_batch_findings(g, {0}, {{0, 0.5}})), std::vector<Outcome>(3, kUnknown));
+}
+
+// ---- ablation: advantages per factor, smallest value first.
+TEST(AblationVerdict, GrowsWithWidthAndDepthDecayMattersDataLittle) {
+  const AblationAdvantages a{{1, 1.5, 4}, {1, 2, 3}, {1, 1.5}, {1, 1.2, 1.5}, "64", "1024"};
+  EXPECT_EQ(outcomes(ablation_findings(a)), std::vector<Outcome>(4, kHolds));
+  const AblationAdvantages b{{4, 1.5, 1}, {3, 2, 1}, {1, 1.05}, {1, 2, 8}, "64", "1024"};
+  EXPECT_EQ(outcomes(ablation_findings(b)), std::vector<Outcome>(4, kFails));
+}
+
+TEST(AblationVerdict, OnTheThresholds) {
+  // No change with width or depth (strict: fail); weight decay changes it by exactly 10 % (≥: holds); data
+  // changes it exactly as much as width (strict: fail).
+  const AblationAdvantages a{{2, 3, 2}, {1, 1, 1}, {1.0, 1.1}, {2, 5, 2}, "64", "1024"};
+  EXPECT_EQ(outcomes(ablation_findings(a)), (std::vector<Outcome>{kFails, kFails, kHolds, kFails}));
+  const AblationAdvantages diverged{{0, 1, 1}, {1, 1, 1}, {1, 1}, {1, 1, 1}, "64", "1024"};  // CDAT diverged: 0
+  EXPECT_EQ(ablation_findings(diverged)[0].outcome, kUnknown);
+}
+
+}  // namespace
+}  // namespace cdat::experiments
