@@ -2,16 +2,20 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include <unistd.h>
 
 #include "commands.h"
+#include "distributed/gloo_collective.h"
 #include "progress_bar.h"
 #include "run_options.h"
+#include "train/process.h"
 #include "train/runner.h"
 
 namespace cdat::cli {
@@ -66,10 +70,52 @@ struct TrainArgs {
   bool quiet = false;
 };
 
+// --nproc N without the torchrun environment: start N ranks of this executable on 127.0.0.1 (each runs
+// `train --config OUT/config.toml` or `train --resume OUT`), wait for all, and name the rank that failed.
+void launch_ranks(const train::RunConfig& config, const TrainArgs& args) {
+  std::vector<std::string> command = {std::filesystem::read_symlink("/proc/self/exe").string(), "train", "-q"};
+  if (args.resume.empty()) {
+    std::filesystem::create_directories(config.out);
+    const std::string path = (std::filesystem::path(config.out) / "config.toml").string();
+    std::ofstream(path) << train::to_toml(config);
+    command.insert(command.end(), {"--config", path});
+  } else {
+    command.insert(command.end(), {"--resume", args.resume, "--steps", std::to_string(config.steps)});
+  }
+  const std::string port = std::to_string(distributed::free_local_port());
+  std::vector<train::RankProcess> ranks;
+  for (int64_t rank = 0; rank < config.nproc; ++rank) {
+    ranks.push_back({static_cast<int>(rank),
+                     train::start_process(command, {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(config.nproc),
+                                                    "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port})});
+  }
+  const auto grace = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0)) + std::chrono::seconds(5);
+  const std::string failure = train::wait_ranks(ranks, grace);
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+// This process is one rank (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): connect, then train.
+std::shared_ptr<Collective> join_ranks(const train::RunConfig& config) {
+  const auto where = distributed::rendezvous_from_environment();
+  if (where.world_size != config.nproc) {
+    throw UsageError(fmt::format("--nproc {} but WORLD_SIZE={} in the environment", config.nproc, where.world_size));
+  }
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
+  return distributed::connect_gloo(where, timeout);
+}
+
 void run_train(const TrainArgs& args) {
   const train::RunConfig config = args.resume.empty() ? args.options->resolve() : resumed_config(*args.options, args.resume);
   train::validate(config);
-  if (!args.quiet) {
+  std::shared_ptr<Collective> collective;
+  if (config.nproc > 1 && !distributed::environment_has_rank()) {
+    if (!args.quiet) std::cout << "# cdat train: " << config.nproc << " ranks\n" << train::to_toml(config) << std::flush;
+    launch_ranks(config, args);
+    return;
+  }
+  if (config.nproc > 1) collective = join_ranks(config);
+  const bool quiet = args.quiet || (collective && collective->rank() != 0);
+  if (!quiet) {
     std::cout << (args.resume.empty() ? "# cdat train: resolved configuration\n" : "# cdat train: resuming\n")
               << train::to_toml(config) << std::flush;
   }
@@ -77,11 +123,12 @@ void run_train(const TrainArgs& args) {
   ProgressBar bar(train::run_label(config));
   auto progress = [&](const train::Progress& p) {
     if (!p.warning.empty()) std::cerr << "\ncdat: warning at step " << p.step - 1 << ": " << p.warning << "\n";
-    if (!args.quiet) bar.update(p.step, p.total, p.loss, p.lr, p.elapsed_s);
+    if (!quiet) bar.update(p.step, p.total, p.loss, p.lr, p.elapsed_s);
   };
-  const auto summary = train::run_training(config, progress, !args.resume.empty(), [] { return g_stop.load(); });
+  const auto summary =
+      train::run_training(config, progress, !args.resume.empty(), [] { return g_stop.load(); }, collective);
   bar.finish();
-  std::cout << fmt::format("{}: {} steps in {:.1f} s, train loss {:.6g} → {:.6g} (best {:.6g}), results in {}\n",
+  if (!collective || collective->rank() == 0) std::cout << fmt::format("{}: {} steps in {:.1f} s, train loss {:.6g} → {:.6g} (best {:.6g}), results in {}\n",
                            summary.label, summary.steps, summary.wall_time_s, summary.initial_train_loss,
                            summary.final_train_loss, summary.best_train_loss, config.out);
   if (summary.interrupted) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cdat/armijo.h>
+#include <cdat/collective.h>
 #include <cdat/curvature.h>
 #include <cdat/direction.h>
 #include <cdat/dynamics.h>

@@ -21,7 +21,8 @@ TensorList hvp(const TensorList& params, const LossClosure& closure, const Tenso
 // One forward pass is made on construction and shared by every product.
 class HessianOperator {
  public:
-  HessianOperator(TensorList params, LossClosure closure);
+  // With an active `data_parallel`, the Hessian of Σ_r (n_r/N)·f_r: every product is all-reduced.
+  HessianOperator(TensorList params, LossClosure closure, DataParallel data_parallel = {});
   torch::Tensor operator()(const torch::Tensor& v_flat);
   int64_t dim() const { return dim_; }
   const TensorList& params() const { return objective_.params(); }

@@ -3,6 +3,7 @@
 // graph), plus trial values f(w + ηu) for line searches.
 #pragma once
 
+#include <cdat/collective.h>
 #include <cdat/tensor_list.h>
 
 #include <functional>
@@ -15,7 +16,9 @@ using LossClosure = std::function<torch::Tensor()>;
 
 class Objective {
  public:
-  Objective(TensorList params, LossClosure closure);
+  // With an active `data_parallel`, every value below is the shard-weighted sum over ranks (collective.h),
+  // reduced before any finiteness check so that all ranks throw NonFiniteError together.
+  Objective(TensorList params, LossClosure closure, DataParallel data_parallel = {});
 
   // One forward pass and the gradient. With `keep_graph_for_curvature` the gradient graph is built
   // (create_graph) so that curvature() and hvp() can differentiate it again without a new forward.
@@ -23,7 +26,7 @@ class Objective {
   void evaluate(bool keep_graph_for_curvature);
 
   double loss() const { return loss_value_; }
-  const TensorList& gradient() const { return grad_; }
+  const TensorList& gradient() const { return data_parallel_.active() ? reduced_grad_ : grad_; }
   const TensorList& params() const { return params_; }
   bool has_graph() const { return has_graph_; }  // evaluated with the gradient graph, not released
 
@@ -46,12 +49,15 @@ class Objective {
   void release_graph();
 
  private:
+  TensorList local_hvp(const TensorList& v, bool keep_graph);
   template <typename F>
   auto at_shifted_point(const TensorList& u, double eta, F&& evaluate);
 
   TensorList params_;
   LossClosure closure_;
-  TensorList grad_;      // gradient; with a graph when evaluated for curvature
+  DataParallel data_parallel_;
+  TensorList grad_;      // this process's gradient; with a graph when evaluated for curvature
+  TensorList reduced_grad_;  // data parallel: the gradient summed over ranks
   TensorList snapshot_;  // parameters at the evaluated point, taken by the first value_at()
   double loss_value_ = 0.0;
   bool has_graph_ = false;

@@ -83,6 +83,9 @@ struct TunedOptimizerOptions {
   // > 0: clip the gradient by its global norm before the direction (a ClipByGlobalNorm gradient
   // transform). The tuner's slope gᵀu still uses the true gradient.
   double clip_norm = 0.0;
+  // One rank of a data-parallel run (collective.h): the closure returns the mean loss of this rank's
+  // shard and every step reduces over ranks. Inactive by default.
+  DataParallel data_parallel;
 };
 
 // Parameters that share a weight decay and a multiplier on their share of the update (the spirit of

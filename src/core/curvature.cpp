@@ -28,8 +28,8 @@ TensorList hvp(const TensorList& params, const LossClosure& closure, const Tenso
   return objective.hvp(v, /*keep_graph=*/false);
 }
 
-HessianOperator::HessianOperator(TensorList params, LossClosure closure)
-    : objective_(std::move(params), std::move(closure)), dim_(numel(objective_.params())) {
+HessianOperator::HessianOperator(TensorList params, LossClosure closure, DataParallel data_parallel)
+    : objective_(std::move(params), std::move(closure), std::move(data_parallel)), dim_(numel(objective_.params())) {
   objective_.evaluate(/*keep_graph_for_curvature=*/true);
 }
 

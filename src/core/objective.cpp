@@ -34,8 +34,8 @@ class DualLevel {
 
 }  // namespace
 
-Objective::Objective(TensorList params, LossClosure closure)
-    : params_(std::move(params)), closure_(std::move(closure)) {
+Objective::Objective(TensorList params, LossClosure closure, DataParallel data_parallel)
+    : params_(std::move(params)), closure_(std::move(closure)), data_parallel_(std::move(data_parallel)) {
   for (const auto& p : params_) {
     if (!p.requires_grad()) throw InvalidOption("cdat: every parameter must have requires_grad() set");
   }
@@ -48,13 +48,14 @@ void Objective::evaluate(bool keep_graph_for_curvature) {
   if (!loss.defined() || loss.numel() != 1) {
     throw InvalidOption("cdat: the closure must return a scalar loss tensor");
   }
-  loss_value_ = loss.item<double>();
+  // create_graph keeps the graph of g itself, so that uᵀHu = ∂(gᵀu)/∂w · u needs no new forward.
+  grad_ = grad_or_zeros(loss, params_, keep_graph_for_curvature, keep_graph_for_curvature);
+  loss_value_ = data_parallel_.weighted_sum(loss.item<double>());
+  if (data_parallel_.active()) reduced_grad_ = data_parallel_.weighted_sum(grad_);
   if (!std::isfinite(loss_value_)) {
     throw NonFiniteError("cdat: loss is not finite (" + std::to_string(loss_value_) + ")");
   }
-  // create_graph keeps the graph of g itself, so that uᵀHu = ∂(gᵀu)/∂w · u needs no new forward.
-  grad_ = grad_or_zeros(loss, params_, keep_graph_for_curvature, keep_graph_for_curvature);
-  if (!all_finite(grad_)) throw NonFiniteError("cdat: gradient is not finite");
+  if (!all_finite(gradient())) throw NonFiniteError("cdat: gradient is not finite");
   has_graph_ = keep_graph_for_curvature;
   if (!has_graph_) {
     for (auto& g : grad_) g = g.detach();
@@ -62,6 +63,10 @@ void Objective::evaluate(bool keep_graph_for_curvature) {
 }
 
 TensorList Objective::hvp(const TensorList& v, bool keep_graph) {
+  return data_parallel_.weighted_sum(local_hvp(v, keep_graph));
+}
+
+TensorList Objective::local_hvp(const TensorList& v, bool keep_graph) {
   TORCH_CHECK(has_graph_, "cdat::Objective::hvp needs evaluate(true) first");
   // Hv = ∇_w (gᵀv) with v held constant.
   std::vector<torch::Tensor> parts;
@@ -74,7 +79,7 @@ TensorList Objective::hvp(const TensorList& v, bool keep_graph) {
 }
 
 double Objective::curvature(const TensorList& u, bool keep_graph) {
-  const double value = dot(hvp(u, keep_graph), u);
+  const double value = data_parallel_.weighted_sum(dot(local_hvp(u, keep_graph), u));
   if (!std::isfinite(value)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
   return value;
 }
@@ -95,7 +100,7 @@ double Objective::curvature_forward_over_reverse(const TensorList& u) {
     const torch::Tensor hu = grads[i]._fw_grad(dual.level());  // undefined: Hu is zero for this tensor
     if (hu.defined()) parts.push_back((hu.detach() * u[i].detach()).sum().to(torch::kFloat64));
   }
-  const double value = parts.empty() ? 0.0 : torch::stack(parts).sum().item<double>();
+  const double value = data_parallel_.weighted_sum(parts.empty() ? 0.0 : torch::stack(parts).sum().item<double>());
   if (!std::isfinite(value)) throw NonFiniteError("cdat: curvature uᵀHu is not finite");
   return value;
 }
@@ -118,13 +123,13 @@ auto Objective::at_shifted_point(const TensorList& u, double eta, F&& evaluate) 
 
 double Objective::value_at(const TensorList& u, double eta) {
   torch::NoGradGuard no_grad;
-  return at_shifted_point(u, eta, [&] { return closure_().item<double>(); });
+  return data_parallel_.weighted_sum(at_shifted_point(u, eta, [&] { return closure_().item<double>(); }));
 }
 
 TensorList Objective::gradient_at(const TensorList& u, double eta) {
-  return at_shifted_point(u, eta, [&] {
+  return data_parallel_.weighted_sum(at_shifted_point(u, eta, [&] {
     return grad_or_zeros(closure_(), params_, /*retain_graph=*/false, /*create_graph=*/false);
-  });
+  }));
 }
 
 void Objective::release_graph() {

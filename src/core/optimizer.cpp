@@ -313,7 +313,7 @@ std::optional<double> TunedOptimizer::forward_over_reverse(Objective& objective,
 }
 
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
-  Objective objective(params_, closure);
+  Objective objective(params_, closure, options_.data_parallel);
   const bool wants_curvature = tuner_->needs_curvature() || measures_curvature_this_step();
   objective.evaluate(needs_gradient_graph(wants_curvature));
 

@@ -84,6 +84,10 @@ const std::vector<Field>& fields() {
       {{"device", K::kString, "cpu or cuda"}, &RunConfig::device},
       {{"dtype", K::kString, "float32 or float64"}, &RunConfig::dtype},
       {{"threads", K::kInt, "torch intra-op threads (0 = default)"}, &RunConfig::threads},
+      {{"nproc", K::kInt, "data-parallel processes: N local ranks, or one rank of the torchrun environment (docs/distributed.md)"},
+       &RunConfig::nproc},
+      {{"dist-timeout", K::kDouble, "seconds a rank waits for the others (rendezvous, each all-reduce) before failing"},
+       &RunConfig::dist_timeout},
       {{"out", K::kString, "output folder"}, &RunConfig::out},
       {{"checkpoint-every", K::kInt, "checkpoint every N steps (0 = only at the end)"}, &RunConfig::checkpoint_every},
       {{"divergence-factor", K::kDouble, "diverged when loss > factor × initial loss"}, &RunConfig::divergence_factor},
@@ -298,6 +302,10 @@ void validate(const RunConfig& c) {
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
+  require(c.nproc >= 1, "nproc", ">= 1", std::to_string(c.nproc));
+  require(c.batch_size == 0 || c.batch_size >= c.nproc, "nproc", "<= batch-size (every rank needs examples)",
+          std::to_string(c.nproc));
+  require(c.dist_timeout > 0, "dist-timeout", "> 0 seconds", format_double(c.dist_timeout));
   require(!c.out.empty(), "out", "a folder path", "''");
   require(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", std::to_string(c.checkpoint_every));
   require(c.divergence_factor > 1, "divergence-factor", "> 1", format_double(c.divergence_factor));

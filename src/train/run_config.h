@@ -65,6 +65,8 @@ struct RunConfig {
   std::string device = "cpu";             // cpu, cuda
   std::string dtype = "float32";          // float32, float64
   int64_t threads = 0;                    // torch intra-op threads; 0 = the library default
+  int64_t nproc = 1;                      // data-parallel processes (ranks); docs/distributed.md
+  double dist_timeout = 60.0;             // seconds a rank waits for the others before failing
   std::string out = "runs/latest";
   int64_t checkpoint_every = 0;           // 0 = only at the end
   double divergence_factor = 1e3;         // loss above this × initial loss = diverged

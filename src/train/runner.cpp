@@ -95,12 +95,30 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
   return m;
 }
 
-std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params) {
+std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params, DataParallel data_parallel) {
   ParamGroup group{params};
   group.weight_decay = c.weight_decay;
+  TunedOptimizerOptions options = optimizer_options(c);
+  options.data_parallel = std::move(data_parallel);
   return std::make_unique<TunedOptimizer>(std::vector<ParamGroup>{group},
                                           make_direction(c.optimizer, direction_options(c)),
-                                          make_tuner(c.tuner, tuner_options(c)), optimizer_options(c));
+                                          make_tuner(c.tuner, tuner_options(c)), options);
+}
+
+// Rank r of `world` takes the r-th contiguous part of a batch of n examples: [n·r/W, n·(r+1)/W).
+torch::Tensor rank_part(const torch::Tensor& batch, int rank, int world) {
+  const int64_t n = batch.size(0);
+  return batch.narrow(0, n * rank / world, n * (rank + 1) / world - n * rank / world);
+}
+
+// This rank's share of a batch of n examples (collective.h): its part's size over n.
+DataParallel share_of(const std::shared_ptr<Collective>& collective, int64_t n) {
+  DataParallel dp;
+  if (!collective) return dp;
+  dp.collective = collective;
+  const int64_t rank = collective->rank(), world = collective->world_size();
+  dp.shard_weight = static_cast<double>(n * (rank + 1) / world - n * rank / world) / static_cast<double>(n);
+  return dp;
 }
 
 // The i-th mini batch: epoch e = i / batches_per_epoch visits a permutation seeded by (seed, e), so the
@@ -138,6 +156,7 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
 void write_summary(const fs::path& path, const RunConfig& c, const Direction& direction, const RunSummary& s) {
   nlohmann::json j;
   j["label"] = s.label;
+  if (c.nproc > 1) j["bytes_reduced_per_rank"] = s.bytes_reduced;  // payload rank 0 sent into all-reduces
   j["optimizer"] = c.optimizer;
   j["tuner"] = c.tuner;
   j["sharpness_kind"] = direction.sharpness_is_preconditioned() ? "preconditioned" : "hessian";
@@ -181,7 +200,9 @@ struct Sharpness {
 // step, metrics row, divergence, checkpoint, progress; each piece is one member function.
 class Training {
  public:
-  Training(const RunConfig& config, bool resume);
+  // With a collective, this process is one rank of a data-parallel run: it evaluates its part of each
+  // batch, the optimizer reduces over ranks, and rank 0 alone writes config, metrics, checkpoints, summary.
+  Training(const RunConfig& config, bool resume, std::shared_ptr<Collective> collective);
   RunSummary run(const ProgressFn& progress, const std::function<bool()>& stop_requested);
 
  private:
@@ -193,11 +214,16 @@ class Training {
   void checkpoint(int64_t steps_done);
   void finish(int64_t steps_done);
   double elapsed() const { return meta_.wall_time_s + seconds_since(start_); }
+  bool writes_files() const { return rank_ == 0; }
+  bool stop_requested_anywhere(const std::function<bool()>& stop_requested) const;
 
   const RunConfig& c_;
   const fs::path out_;
   const fs::path checkpoint_path_;
   const torch::Device device_;
+  const std::shared_ptr<Collective> collective_;  // null: a single process
+  const int rank_, world_;
+  DataParallel batch_share_;  // this rank's share of each step's batch
   Prepared data_;
   std::shared_ptr<models::Model> model_;
   models::LossKind loss_kind_;
@@ -215,8 +241,14 @@ torch::Device run_device(const RunConfig& c) {
   return torch::Device(c.device == "cuda" ? torch::kCUDA : torch::kCPU);
 }
 
-Training::Training(const RunConfig& c, bool resume)
-    : c_(c), out_(c.out), checkpoint_path_(out_ / "checkpoint.pt"), device_(run_device(c)) {
+Training::Training(const RunConfig& c, bool resume, std::shared_ptr<Collective> collective)
+    : c_(c),
+      out_(c.out),
+      checkpoint_path_(out_ / "checkpoint.pt"),
+      device_(run_device(c)),
+      collective_(std::move(collective)),
+      rank_(collective_ ? collective_->rank() : 0),
+      world_(collective_ ? collective_->world_size() : 1) {
   if (c.threads > 0) at::set_num_threads(static_cast<int>(c.threads));
   if (resume && !fs::exists(checkpoint_path_)) throw InvalidOption("resume: no checkpoint.pt in " + c.out);
   const torch::Dtype dtype = c.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
@@ -225,7 +257,8 @@ Training::Training(const RunConfig& c, bool resume)
   model_ = models::make_model(model_config(c, data_.train));
   model_->to(device_, dtype);
   loss_kind_ = models::parse_loss(c.loss);
-  optimizer_ = make_optimizer(c, model_->parameters());
+  batch_share_ = share_of(collective_, c.batch_size > 0 ? c.batch_size : data_.train.size());
+  optimizer_ = make_optimizer(c, model_->parameters(), batch_share_);
 
   summary_.label = run_label(c);
   fs::create_directories(out_);
@@ -237,7 +270,7 @@ Training::Training(const RunConfig& c, bool resume)
                                       checkpoint_path_.string(), meta_.data_seed, meta_.batch_size, c.seed, c.batch_size));
     }
   } else {
-    write_text_atomically(out_ / "config.toml", to_toml(c));
+    if (writes_files()) write_text_atomically(out_ / "config.toml", to_toml(c));
     meta_.initial_loss = evaluate(*model_, loss_kind_, data_.train).loss;
     meta_.best_loss = meta_.initial_loss;
   }
@@ -245,14 +278,14 @@ Training::Training(const RunConfig& c, bool resume)
   meta_.batch_size = c.batch_size;
   summary_.initial_train_loss = meta_.initial_loss;
   summary_.best_train_loss = meta_.best_loss;
-  log_ = std::make_unique<MetricsLog>((out_ / "metrics.csv").string(), resume ? meta_.step : -1);
+  if (writes_files()) log_ = std::make_unique<MetricsLog>((out_ / "metrics.csv").string(), resume ? meta_.step : -1);
   start_ = Clock::now();
 }
 
 RunSummary Training::run(const ProgressFn& progress, const std::function<bool()>& stop_requested) {
   int64_t step = meta_.step;
   for (; step < c_.steps; ++step) {
-    if (stop_requested && stop_requested()) {
+    if (stop_requested_anywhere(stop_requested)) {
       summary_.interrupted = true;
       break;
     }
@@ -273,13 +306,23 @@ RunSummary Training::run(const ProgressFn& progress, const std::function<bool()>
   return summary_;
 }
 
+// Every rank must leave the loop at the same step (a signal reaches the ranks at different times).
+bool Training::stop_requested_anywhere(const std::function<bool()>& stop_requested) const {
+  const double here = stop_requested && stop_requested() ? 1.0 : 0.0;
+  if (!collective_) return here > 0.0;
+  DataParallel count{collective_, 1.0};
+  return count.weighted_sum(here) > 0.0;
+}
+
 Sharpness Training::measure_sharpness(int64_t step) {
   Sharpness sharpness;
   if (c_.sharpness_every <= 0 || step % c_.sharpness_every != 0) return sharpness;
-  auto full_train_loss = [&] {
-    return models::compute_loss(loss_kind_, model_->forward(data_.train.inputs), data_.train.labels);
-  };
-  HessianOperator hessian(model_->parameters(), full_train_loss);
+  // Each rank's part of the training set; the Hessian-vector products are all-reduced, and every rank
+  // starts Lanczos from the same seed, so every rank computes the same λ_max.
+  const torch::Tensor inputs = rank_part(data_.train.inputs, rank_, world_);
+  const torch::Tensor labels = rank_part(data_.train.labels, rank_, world_);
+  auto full_train_loss = [&] { return models::compute_loss(loss_kind_, model_->forward(inputs), labels); };
+  HessianOperator hessian(model_->parameters(), full_train_loss, share_of(collective_, data_.train.size()));
   LinearOperator op = hessian.as_operator();
   const Direction& direction = optimizer_->direction();
   const auto preconditioner = direction.preconditioner();
@@ -301,9 +344,13 @@ Sharpness Training::measure_sharpness(int64_t step) {
 bool Training::take_step(int64_t step, MetricsRow& row) {
   torch::Tensor batch_x = data_.train.inputs, batch_y = data_.train.labels;
   if (c_.batch_size > 0) {
-    const auto idx = batch_indices(step, data_.train.size(), c_.batch_size, c_.seed, device_);
+    // The single-process batch of this step, of which this rank takes its part.
+    const auto idx = rank_part(batch_indices(step, data_.train.size(), c_.batch_size, c_.seed, device_), rank_, world_);
     batch_x = data_.train.inputs.index_select(0, idx);
     batch_y = data_.train.labels.index_select(0, idx);
+  } else if (collective_) {
+    batch_x = rank_part(batch_x, rank_, world_);
+    batch_y = rank_part(batch_y, rank_, world_);
   }
   torch::Tensor first_outputs;  // outputs of the step's own forward pass (not linesearch trials)
   auto closure = [&] {
@@ -318,7 +365,7 @@ bool Training::take_step(int64_t step, MetricsRow& row) {
     summary_.diverged_reason = fmt::format("step {}: {}", step, e.what());
     return false;
   }
-  row.train_acc = models::accuracy(first_outputs, batch_y);
+  row.train_acc = batch_share_.weighted_sum(models::accuracy(first_outputs, batch_y));
   return true;
 }
 
@@ -348,7 +395,7 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
   if (!s.warning.empty()) summary_.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
   if (s.curvature_fallback) ++summary_.curvature_fallbacks;
   row.wall_time_s = elapsed();
-  log_->append(row);
+  if (log_) log_->append(row);
 }
 
 bool Training::loss_exploded(int64_t step, double loss) {
@@ -360,6 +407,7 @@ bool Training::loss_exploded(int64_t step, double loss) {
 }
 
 void Training::checkpoint(int64_t steps_done) {
+  if (!writes_files()) return;
   log_->flush();
   CheckpointMeta m = meta_;
   m.step = steps_done;
@@ -372,6 +420,8 @@ void Training::checkpoint(int64_t steps_done) {
 void Training::finish(int64_t steps_done) {
   summary_.steps = steps_done;
   checkpoint(steps_done);
+  if (!writes_files()) return;
+  summary_.bytes_reduced = collective_ ? collective_->bytes_reduced() : 0;
   const auto final_train = evaluate(*model_, loss_kind_, data_.train);
   summary_.final_train_loss = final_train.loss;
   summary_.final_train_acc = final_train.accuracy;
@@ -389,9 +439,13 @@ void Training::finish(int64_t steps_done) {
 }  // namespace
 
 RunSummary run_training(const RunConfig& c, const ProgressFn& progress, bool resume,
-                        const std::function<bool()>& stop_requested) {
+                        const std::function<bool()>& stop_requested, std::shared_ptr<Collective> collective) {
   validate(c);
-  Training training(c, resume);
+  if (collective && collective->world_size() != c.nproc) {
+    throw InvalidOption(fmt::format("nproc: the run is configured for {} processes but {} ranks joined", c.nproc,
+                                    collective->world_size()));
+  }
+  Training training(c, resume, std::move(collective));
   return training.run(progress, stop_requested);
 }
 

@@ -2,6 +2,8 @@
 // (sharpness every K steps, η·λ, alignment), metrics.csv, summary.json, checkpoints and resume.
 #pragma once
 
+#include <cdat/collective.h>
+
 #include "train/run_config.h"
 
 #include <functional>
@@ -34,12 +36,16 @@ struct RunSummary {
   bool interrupted = false;         // stopped by a signal; resumable
   std::vector<std::string> warnings;  // "step N: …" for each StepStats::warning (e.g. a curvature-mode fallback)
   int64_t curvature_fallbacks = 0;    // steps whose parabola estimate was unreliable and measured exactly
+  int64_t bytes_reduced = 0;        // data parallel: payload this rank sent into all-reduces (collective.h)
 };
 
 // Runs (or, with resume, continues) the run described by `config` in config.out. Writes config.toml,
 // metrics.csv, summary.json and checkpoint.pt there. `stop_requested` is polled between steps (signals).
+// With a `collective` of config.nproc ranks this process is one rank of a data-parallel run
+// (docs/distributed.md): only rank 0 writes files, and its summary is the run's.
 RunSummary run_training(const RunConfig& config, const ProgressFn& progress, bool resume = false,
-                        const std::function<bool()>& stop_requested = {});
+                        const std::function<bool()>& stop_requested = {},
+                        std::shared_ptr<Collective> collective = nullptr);
 
 // The config.toml a run folder holds, for --resume.
 RunConfig load_run_config(const std::string& run_dir);
