@@ -109,6 +109,11 @@ void add_reproduce_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", args->settings.jobs, "training runs at a time (separate processes)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--nproc", args->settings.nproc,
+                  "data-parallel ranks per training run (cdat train --nproc; docs/distributed.md); runs are shared "
+                  "whatever nproc computed them")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--text-file", args->settings.text_file,
                   "Tiny Shakespeare for the NanoLM workload (default: $CDAT_TINYSHAKESPEARE or ../shared/data)");
   cmd->add_flag("--no-figures", args->no_figures, "skip drawing (no python/matplotlib needed)");

@@ -104,8 +104,8 @@ def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
     with torch.no_grad():
         initial_loss = cross_entropy(model(x), labels).item()
     assert initial_loss == float(archive_tensors(checkpoint)["meta.initial_loss"])
-    # the CLI measures uᵀHu on every step (measure_curvature = true): the same here
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner(), measure_curvature=True)
+    # the CLI's defaults: uᵀHu only where the tuner needs it (--sharpness-every 0: no diagnostic steps)
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner())
     rows = []
     for step in range(STEPS):
         optimizer.step(lambda: cross_entropy(model(x), labels))
@@ -121,7 +121,8 @@ def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
     ours = archive_tensors(torch.jit.load(io.BytesIO(bytes(optimizer.state_dict()["state"]["core"].numpy()))))
     assert sorted(ours) == sorted(k[len("optimizer."):] for k in cpp if k.startswith("optimizer."))
     for key, value in ours.items():
-        assert torch.equal(value, cpp["optimizer." + key]), key
+        # bit for bit; a quantity neither side measured (NaN, e.g. the linesearch's curvature) counts as equal
+        torch.testing.assert_close(value, cpp["optimizer." + key], rtol=0, atol=0, equal_nan=True, msg=key)
 
 
 def load_cdat_loop(repo):

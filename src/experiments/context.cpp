@@ -18,7 +18,7 @@ std::string Tuned::describe() const {
 }
 
 Context::Context(Settings settings)
-    : settings_(std::move(settings)), store_(settings_.out, settings_.executable, settings_.jobs) {}
+    : settings_(std::move(settings)), store_(settings_.out, settings_.executable, settings_.jobs, settings_.nproc) {}
 
 std::string Context::folder(const std::string& experiment) const {
   const fs::path dir = fs::path(settings_.out) / experiment;

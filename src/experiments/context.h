@@ -13,6 +13,7 @@ namespace cdat::experiments {
 struct Settings {
   double scale = 1.0;
   int jobs = 2;                        // training runs at a time; the timings in docs/REPORT.md used 2 on 2 cores
+  int nproc = 1;                       // data-parallel ranks per training run (cdat train --nproc)
   std::string out = "runs/reproduce";  // <out>/runs/<run>: the shared runs; <out>/<experiment>: results
   std::string executable;              // the cdat binary (child `cdat train` processes)
   std::string python = "/usr/bin/python3";

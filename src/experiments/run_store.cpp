@@ -40,6 +40,8 @@ double RunData::rank_loss() const { return ok() ? final_train_loss : std::numeri
 std::string run_name(const train::RunConfig& config) {
   train::RunConfig key = config;
   key.out.clear();
+  key.nproc = train::RunConfig{}.nproc;
+  key.dist_timeout = train::RunConfig{}.dist_timeout;
   std::string tuner = config.tuner;
   if (config.tuner == "constant" || config.tuner == "schedule") tuner += "-lr" + compact(config.lr);
   if (config.tuner == "cdat") tuner += "-s" + compact(config.sigma) + (config.ema > 0 ? "-ema" + compact(config.ema) : "");
@@ -47,8 +49,8 @@ std::string run_name(const train::RunConfig& config) {
                      fnv1a(train::to_toml(key)) & 0xffffffffu);
 }
 
-RunStore::RunStore(std::string root, std::string executable, int jobs)
-    : root_(std::move(root)), executable_(std::move(executable)), jobs_(jobs) {}
+RunStore::RunStore(std::string root, std::string executable, int jobs, int nproc)
+    : root_(std::move(root)), executable_(std::move(executable)), jobs_(jobs), nproc_(nproc) {}
 
 std::string RunStore::folder_for(const train::RunConfig& config) const {
   return (fs::path(root_) / "runs" / run_name(config)).string();
@@ -77,6 +79,7 @@ std::vector<RunData> RunStore::run(const std::vector<train::RunConfig>& configs)
     point.name = run_name(config);
     point.config = config;
     point.config.out = folder_for(config);
+    point.config.nproc = nproc_;
     if (seen.insert(point.name).second) points.push_back(point);
   }
   std::set<std::string> finished_before;  // runs an earlier reproduction (or experiment) already made

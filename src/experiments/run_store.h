@@ -30,7 +30,10 @@ struct RunData {
 
 class RunStore {
  public:
-  RunStore(std::string root, std::string executable, int jobs);
+  // Each run is computed by `nproc` data-parallel ranks (docs/distributed.md). How many processes computed a
+  // run is not part of its identity: the same configuration gives the same numbers up to the rounding of
+  // the reduction, so runs are shared whatever nproc made them.
+  RunStore(std::string root, std::string executable, int jobs, int nproc = 1);
 
   // The folder a configuration runs in (its `out` is ignored and set to that folder).
   std::string folder_for(const train::RunConfig& config) const;
@@ -46,11 +49,12 @@ class RunStore {
 
  private:
   std::string root_, executable_;
-  int jobs_;
+  int jobs_, nproc_;
   int failed_ = 0;
 };
 
-// A short stable name for a configuration: e.g. "mlp-gd-cdat-s2-b0-3f9a12c4".
+// A short stable name for a configuration: e.g. "mlp-gd-cdat-s2-b0-3f9a12c4". The output folder and the
+// data-parallel settings (nproc, dist-timeout) are not part of it.
 std::string run_name(const train::RunConfig& config);
 
 }  // namespace cdat::experiments

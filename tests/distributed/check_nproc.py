@@ -1,9 +1,10 @@
 """`cdat train --nproc 2` end to end against the single-process run (docs/distributed.md).
 
 usage: check_nproc.py CDAT WORKDIR CASE   with CASE one of: equal-full-batch, equal-mini-batch,
-killed-rank, bad-rendezvous. Exit code 0 when every check of the case holds.
+killed-rank, bad-rendezvous, sweep-and-reproduce. Exit code 0 when every check of the case holds.
 """
 import csv
+import json
 import os
 import signal
 import socket
@@ -126,7 +127,41 @@ def bad_rendezvous():
     expect(result.returncode != 0 and "WORLD_SIZE=3" in result.stderr, f"WORLD_SIZE != --nproc: {result.stderr.strip()}")
 
 
+def run_cdat(*args):
+    result = subprocess.run([CDAT] + list(args), capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        print(result.stdout, result.stderr, sep="\n")
+        raise SystemExit(f"cdat {' '.join(args)} exited {result.returncode}")
+
+
+def run_folders(root):
+    """Run folder name → its path, for every folder under root that holds a metrics.csv."""
+    return {os.path.basename(d): d for d, _, files in os.walk(root) if "metrics.csv" in files}
+
+
+def sweep_and_reproduce():
+    # cdat sweep passes --nproc to each point's `cdat train`: every point equals its single-process twin.
+    grid = ["sweep", "--steps", "20", "--train-size", "256", "--width", "16", "--dtype", "float64", "--threads", "1",
+            "--sharpness-every", "10", "--lanczos-iters", "10", "--tuner", "constant", "--lr", "0.05,0.1", "-j", "1"]
+    run_cdat(*grid, "--out", os.path.join(WORK, "sweep-1"))
+    run_cdat(*grid, "--nproc", "2", "--out", os.path.join(WORK, "sweep-2"))
+    single, parallel = run_folders(os.path.join(WORK, "sweep-1")), run_folders(os.path.join(WORK, "sweep-2"))
+    expect(len(single) == 2 and single.keys() == parallel.keys(), f"the sweeps ran the same 2 points: {sorted(parallel)}")
+    for name in sorted(single.keys() & parallel.keys()):
+        compare(f"sweep point {name}", single[name], parallel[name])
+    # cdat reproduce --nproc 2: every run is made by 2 ranks, and the verdicts are those of 1 process.
+    experiment = ["reproduce", "eos", "--scale", "0.01", "-j", "1", "--no-figures"]
+    run_cdat(*experiment, "--out", os.path.join(WORK, "reproduce-1"))
+    run_cdat(*experiment, "--nproc", "2", "--out", os.path.join(WORK, "reproduce-2"))
+    runs = run_folders(os.path.join(WORK, "reproduce-2", "runs"))
+    configs = [open(os.path.join(d, "config.toml")).read() for d in runs.values()]
+    expect(runs and all("nproc = 2" in c for c in configs), f"all {len(runs)} reproduce runs used 2 ranks")
+    verdicts = [[f["verdict"] for f in json.load(open(os.path.join(WORK, out, "eos", "verdicts.json")))["findings"]]
+                for out in ("reproduce-1", "reproduce-2")]
+    expect(verdicts[0] == verdicts[1] and verdicts[0], f"the same eos verdicts with 1 and 2 ranks: {verdicts[1]}")
+
+
 os.makedirs(WORK, exist_ok=True)
 {"equal-full-batch": equal_full_batch, "equal-mini-batch": equal_mini_batch, "killed-rank": killed_rank,
- "bad-rendezvous": bad_rendezvous}[CASE]()
+ "bad-rendezvous": bad_rendezvous, "sweep-and-reproduce": sweep_and_reproduce}[CASE]()
 sys.exit(1 if failures else 0)
