@@ -6,6 +6,7 @@ killed-rank, bad-rendezvous, sweep-and-reproduce. Exit code 0 when every check o
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -161,7 +162,8 @@ def sweep_and_reproduce():
     expect(verdicts[0] == verdicts[1] and verdicts[0], f"the same eos verdicts with 1 and 2 ranks: {verdicts[1]}")
 
 
-os.makedirs(WORK, exist_ok=True)
+shutil.rmtree(WORK, ignore_errors=True)  # a rerun must not see the last run's files (killed-rank waits on one)
+os.makedirs(WORK)
 {"equal-full-batch": equal_full_batch, "equal-mini-batch": equal_mini_batch, "killed-rank": killed_rank,
  "bad-rendezvous": bad_rendezvous, "sweep-and-reproduce": sweep_and_reproduce}[CASE]()
 sys.exit(1 if failures else 0)
