@@ -148,7 +148,8 @@ TEST(Runner, BaselinesMeasureCurvatureOnlyOnSharpnessSteps) {
   auto cdat = small_run("curvature_cdat");
   cdat.sharpness_every = 0;
   run_training(cdat, {});
-  for (double c : read_metrics_csv(cdat.out + "/metrics.csv").at("curvature")) EXPECT_TRUE(std::isfinite(c));
+  const auto cdat_curvature = read_metrics_csv(cdat.out + "/metrics.csv").at("curvature");  // a copy: the map is a temporary
+  for (double c : cdat_curvature) EXPECT_TRUE(std::isfinite(c));
 }
 
 // An interrupted run resumed from its checkpoint gives the same metrics and parameters as one that ran
