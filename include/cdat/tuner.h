@@ -36,6 +36,9 @@ struct TunerReport {
   int trials = 0;                     // linesearch: forward passes tried
   bool search_failed = false;         // linesearch: no trial satisfied Armijo → η = 0
   bool non_descent = false;           // gᵀu ≥ 0: no descent along u → η = 0
+  // f(w + ηu) − f(w) on the step's batch at the η returned, when the tuner evaluated it (CDAT's trust
+  // check); NaN otherwise.
+  double actual_change = kNotMeasured;
 };
 
 class Tuner {
