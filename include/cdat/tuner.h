@@ -142,7 +142,7 @@ struct CdatOptions {
   // more than trust_ratio · η·n above the quadratic model's prediction −η n + η² d / 2; after
   // trust_max_trials rejected trials, η = 0 for the step.
   TrustCheck trust_check = TrustCheck::kFirstStep;
-  double trust_ratio = 1.0;
+  double trust_ratio = 0.25;
   int trust_max_trials = 20;
 
   // The paper's rule (PAPER §2) with these σ, β: no safeguard.

@@ -290,7 +290,7 @@ TEST(CdatSafeguards, PaperRuleSwitchesEverySafeguardOffAndDefaultsSwitchThemOn) 
   EXPECT_EQ(defaults.loss_floor, -std::numeric_limits<double>::infinity());
   EXPECT_EQ(defaults.max_growth, 2.0);
   EXPECT_EQ(defaults.trust_check, CdatOptions::TrustCheck::kFirstStep);
-  EXPECT_EQ(defaults.trust_ratio, 1.0);
+  EXPECT_EQ(defaults.trust_ratio, 0.25);
 }
 
 // φ(η) = 1 − η + η²/2 + 2η³ with n = 1, d = 1 (σ = 2, paper η = 2). The quadratic model predicts
@@ -299,7 +299,10 @@ TEST(CdatSafeguards, PaperRuleSwitchesEverySafeguardOffAndDefaultsSwitchThemOn) 
 //   η = 1:   2η³ = 2     > 1    rejected
 //   η = 0.5: 2η³ = 0.25 ≤ 0.5   accepted, with φ(0.5) − φ(0) = −0.5 + 0.125 + 0.25 = −0.125.
 TEST(CdatSafeguards, TrustCheckHalvesAStepWhoseLossRisesFarAboveTheQuadraticModel) {
-  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.trust_check = CdatOptions::TrustCheck::kFirstStep; }));
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) {
+    o.trust_check = CdatOptions::TrustCheck::kFirstStep;
+    o.trust_ratio = 1.0;
+  }));
   ScriptedContext c;
   c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta + 2.0 * eta * eta * eta; };
   EXPECT_EQ(tuner.learning_rate(c), 0.5);
