@@ -381,7 +381,7 @@ def draw_model_panels(runs, colors, ax_change, ax_error):
     ax_change.set_title(r"change in loss per step: actual, predicted (dashed)")
     ax_change.plot([], [], color="0.35", lw=1.2, label=r"actual $f(w+\eta u)-f(w)$")
     ax_change.plot([], [], color="0.35", lw=1.0, ls="--", label=r"quadratic model $\eta g^\top u+\eta^2 u^\top Hu/2$")
-    ax_change.legend(loc="lower right", frameon=False, fontsize=8)
+    ax_change.legend(loc="best", frameon=False, fontsize=8)
     ax_error.set_yscale("symlog", linthresh=1e-4)
     ax_error.axhline(0.0, color="black", lw=0.8)
     ax_error.set_title("quadratic model error (actual - predicted) / loss")
