@@ -5,7 +5,10 @@ Each run folder holds metrics.csv (one row per step; a cell is empty when it was
 and optionally summary.json (label, diverged, ...) and config.toml. The figure is a 2x3 grid against the
 step: train loss (log), learning rate eta (log), sharpness lambda_max with each run's stability threshold
 (dashed, same colour), eta*lambda with the edge of stability eta*lambda = 2, gradient norm (log), and a
-panel with the legend and each run's final/best train loss. One colour per run.
+panel with the legend and each run's final/best train loss. One colour per run. When a run logged the
+quadratic model's columns (predicted_change, actual_change), the grid is 2x4 with two more panels: the
+change in loss per step, actual (solid) against the model's prediction (dashed), and the model error
+(actual - predicted) relative to the loss f(w_t) (issue 11: why a step was too long).
 
     cdat_plot.py RUN_DIR [RUN_DIR ...] --out PREFIX [--labels a,b,...] [--title TEXT]
 
@@ -33,7 +36,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 PROG = "cdat_plot"
 METRICS_COLUMNS = ["step", "train_loss", "train_acc", "lr", "sharpness", "lr_x_sharpness",
                    "stability_threshold", "grad_norm", "curvature", "numerator", "alignment", "trials",
-                   "test_loss", "test_acc", "wall_time_s"]
+                   "predicted_change", "actual_change", "model_error", "test_loss", "test_acc", "wall_time_s"]
 REQUIRED_COLUMNS = ["step", "train_loss"]
 DYNAMICS_HEADER = ["t", "eta", "sharpness", "y", "x"]
 
@@ -160,6 +163,17 @@ class Run:
         keep = np.isfinite(step) & np.isfinite(values)
         return step[keep], values[keep]
 
+    def has_model_error(self):
+        """Whether some step logged both the quadratic model's predicted change and the actual one."""
+        return bool(np.any(np.isfinite(self.m["predicted_change"]) & np.isfinite(self.m["actual_change"])))
+
+    def relative_model_error(self):
+        """(steps, (actual - predicted) / f(w_t)) where both changes were logged."""
+        error = self.m["actual_change"] - self.m["predicted_change"]
+        step, values = self.m["step"], error / np.abs(self.m["train_loss"])
+        keep = np.isfinite(step) & np.isfinite(values)
+        return step[keep], values[keep]
+
     def edge_in_eta_lambda(self):
         """The edge in units of eta*lambda: eta * threshold (2 for GD/RMSProp, (2+2b1)/(1-b1) for Adam)."""
         values = self.m["lr"] * self.m["stability_threshold"]
@@ -202,9 +216,15 @@ def draw(runs, title):
     if len(runs) > len(colors):
         colors = [plt.get_cmap("turbo")(i / max(1, len(runs) - 1)) for i in range(len(runs))]
 
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), sharex=True)
-    ax_loss, ax_lr, ax_sharp = axes[0]
-    ax_el, ax_grad, ax_info = axes[1]
+    model_panels = any(run.has_model_error() for run in runs)
+    if model_panels:
+        fig, axes = plt.subplots(2, 4, figsize=(20, 8.4), sharex=True)
+        ax_loss, ax_lr, ax_sharp, ax_change = axes[0]
+        ax_el, ax_grad, ax_error, ax_info = axes[1]
+    else:
+        fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), sharex=True)
+        ax_loss, ax_lr, ax_sharp = axes[0]
+        ax_el, ax_grad, ax_info = axes[1]
 
     max_step = 0.0
     for run, color in zip(runs, colors):
@@ -298,7 +318,11 @@ def draw(runs, title):
     ax_grad.set_yscale("log")
     ax_grad.set_title(r"gradient norm $\|\nabla L\|$")
 
-    for ax in (ax_loss, ax_lr, ax_sharp, ax_el, ax_grad):
+    panels = [ax_loss, ax_lr, ax_sharp, ax_el, ax_grad]
+    if model_panels:
+        draw_model_panels(runs, colors, ax_change, ax_error)
+        panels += [ax_change, ax_error]
+    for ax in panels:
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlim(0, max(1.0, max_step))
         ax.tick_params(labelbottom=True)
@@ -337,6 +361,30 @@ def draw(runs, title):
     box = legend.get_window_extent().transformed(ax_info.transAxes.inverted())
     table.set_y(max(0.0, box.y0 - 0.06))
     return fig
+
+
+def draw_model_panels(runs, colors, ax_change, ax_error):
+    """The quadratic model along each step (issue 11): actual f(w + eta u) - f(w) against the prediction
+    eta g.u + eta^2 u.Hu / 2, and their difference over the loss. Both on symlog axes: the changes span
+    decades and change sign."""
+    losses = np.concatenate([run.series("train_loss", positive=True)[1] for run in runs])
+    scale = float(np.median(losses)) if losses.size else 1.0
+    for run, color in zip(runs, colors):
+        x, y = run.series("actual_change")
+        plot_line(ax_change, x, y, color, lw=1.2)
+        x, y = run.series("predicted_change")
+        plot_line(ax_change, x, y, color, lw=1.0, ls="--", alpha=0.85)
+        x, y = run.relative_model_error()
+        plot_line(ax_error, x, y, color, lw=1.2)
+    ax_change.set_yscale("symlog", linthresh=1e-3 * scale)
+    ax_change.axhline(0.0, color="black", lw=0.8)
+    ax_change.set_title(r"change in loss per step: actual, predicted (dashed)")
+    ax_change.plot([], [], color="0.35", lw=1.2, label=r"actual $f(w+\eta u)-f(w)$")
+    ax_change.plot([], [], color="0.35", lw=1.0, ls="--", label=r"quadratic model $\eta g^\top u+\eta^2 u^\top Hu/2$")
+    ax_change.legend(loc="best", frameon=False, fontsize=8)
+    ax_error.set_yscale("symlog", linthresh=1e-4)
+    ax_error.axhline(0.0, color="black", lw=0.8)
+    ax_error.set_title("quadratic model error (actual - predicted) / loss")
 
 
 def shorten(text, width):

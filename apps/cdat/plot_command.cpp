@@ -1,5 +1,7 @@
 // `cdat plot`: draws the paper's panels (train loss, learning rate, sharpness with its stability threshold,
-// eta*lambda with the edge at 2, gradient norm) from run folders written by `cdat train --out DIR`, by
+// eta*lambda with the edge at 2, gradient norm; with metrics.csv's predicted_change/actual_change columns also
+// the quadratic model's predicted against the actual change per step and its error over the loss) from run
+// folders written by `cdat train --out DIR`, by
 // running scripts/cdat_plot.py with Debian's python (matplotlib). Dynamics CSVs written by `cdat dynamics`
 // are handed on by that script to scripts/plot_dynamics.py.
 #include <filesystem>
@@ -82,8 +84,9 @@ void add_plot_command(CLI::App& app) {
   auto flags = std::make_shared<PlotFlags>();
   CLI::App* cmd = app.add_subcommand(
       "plot",
-      "Draw the paper's panels (loss, lr, sharpness and its threshold, lr*sharpness, gradient norm) from run "
-      "folders; dynamics CSVs from `cdat dynamics` are drawn as lr / sharpness / y panels");
+      "Draw the paper's panels (loss, lr, sharpness and its threshold, lr*sharpness, gradient norm, and the "
+      "quadratic model's predicted vs actual change per step when logged) from run folders; dynamics CSVs from "
+      "`cdat dynamics` are drawn as lr / sharpness / y panels");
   cmd->add_option("runs", flags->runs, "run folders written by `cdat train --out` (or metrics.csv / dynamics CSV files)")
       ->required()
       ->expected(1, -1)

@@ -25,7 +25,16 @@ std::vector<std::string> split_cells(const std::string& line) {
 
 const char* metrics_header() {
   return "step,train_loss,train_acc,lr,sharpness,lr_x_sharpness,stability_threshold,grad_norm,curvature,numerator,"
-         "alignment,trials,test_loss,test_acc,wall_time_s";
+         "alignment,trials,predicted_change,actual_change,model_error,test_loss,test_acc,wall_time_s";
+}
+
+double quadratic_model_change(double lr, double slope, double curvature) {
+  return lr * slope + 0.5 * lr * lr * curvature;  // NaN propagates from an unmeasured curvature
+}
+
+void set_actual_change(MetricsRow& row, double actual_change) {
+  row.actual_change = actual_change;
+  row.model_error = actual_change - row.predicted_change;
 }
 
 MetricsColumns parse_metrics_csv(const std::string& text, const std::string& source) {
@@ -94,7 +103,8 @@ void MetricsLog::append(const MetricsRow& r) {
   out_ << r.step << ',' << cell(r.train_loss) << ',' << cell(r.train_acc) << ',' << cell(r.lr) << ','
        << cell(r.sharpness) << ',' << cell(r.lr_x_sharpness) << ',' << cell(r.stability_threshold) << ','
        << cell(r.grad_norm) << ',' << cell(r.curvature) << ',' << cell(r.numerator) << ',' << cell(r.alignment) << ','
-       << cell(r.trials) << ',' << cell(r.test_loss) << ',' << cell(r.test_acc) << ',' << cell(r.wall_time_s) << '\n';
+       << cell(r.trials) << ',' << cell(r.predicted_change) << ',' << cell(r.actual_change) << ','
+       << cell(r.model_error) << ',' << cell(r.test_loss) << ',' << cell(r.test_acc) << ',' << cell(r.wall_time_s) << '\n';
 }
 
 void MetricsLog::flush() {

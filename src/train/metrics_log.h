@@ -17,8 +17,19 @@ struct MetricsRow {
   double train_loss = kEmpty, train_acc = kEmpty, lr = kEmpty;
   double sharpness = kEmpty, lr_x_sharpness = kEmpty, stability_threshold = kEmpty;
   double grad_norm = kEmpty, curvature = kEmpty, numerator = kEmpty, alignment = kEmpty;
-  double trials = kEmpty, test_loss = kEmpty, test_acc = kEmpty, wall_time_s = kEmpty;
+  double trials = kEmpty;
+  // The quadratic model's error along the step (issue 11): predicted = η·gᵀu + η²·uᵀHu/2 (empty without a
+  // measured curvature), actual = f(w + ηu) − f(w) on the step's batch (empty in mini batch unless the tuner
+  // evaluated it), model_error = actual − predicted.
+  double predicted_change = kEmpty, actual_change = kEmpty, model_error = kEmpty;
+  double test_loss = kEmpty, test_acc = kEmpty, wall_time_s = kEmpty;
 };
+
+// The change of the quadratic model f(w) + η·gᵀu + η²·uᵀHu/2 along u at step size η (PAPER §2); NaN when
+// the curvature was not measured. For CDAT without EMA it equals −σ(1 − σ/2)n²/d.
+double quadratic_model_change(double lr, double slope, double curvature);
+// Sets row.actual_change and row.model_error from the actual change in loss over the step.
+void set_actual_change(MetricsRow& row, double actual_change);
 
 // The header line (without newline).
 const char* metrics_header();

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "data/cifar10.h"
 #include "data/idx.h"
@@ -43,10 +44,7 @@ data::Dataset load_split(const RunConfig& c, data::Split split) {
   return data::load_cifar10(c.data_dir, split);
 }
 
-// The training and test subsets, standardised per feature with the training subset's statistics.
-struct Prepared {
-  data::Dataset train, test;
-};
+}  // namespace
 
 Prepared prepare_data(const RunConfig& c, torch::Device device, torch::Dtype dtype) {
   Prepared p;
@@ -94,6 +92,8 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
   m.nanolm_context = c.context;
   return m;
 }
+
+namespace {
 
 std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params, DataParallel data_parallel) {
   ParamGroup group{params};
@@ -210,6 +210,14 @@ class Training {
   // The step on its batch; false when it threw NonFiniteError (the parameters are then unchanged).
   bool take_step(int64_t step, MetricsRow& row);
   void record_step(int64_t step, const Sharpness& sharpness, MetricsRow& row);
+  void write_previous_row(double loss_now);
+  void write_previous_row_at_checkpoint(int64_t steps_done);
+  struct Batch {
+    torch::Tensor inputs, labels;
+  };
+  Batch step_batch(int64_t step) const;
+  double loss_on(const Batch& batch) const;
+  bool full_batch() const { return c_.batch_size <= 0; }
   bool loss_exploded(int64_t step, double loss);
   void checkpoint(int64_t steps_done);
   void finish(int64_t steps_done);
@@ -231,6 +239,9 @@ class Training {
   RunSummary summary_;
   CheckpointMeta meta_;
   std::unique_ptr<MetricsLog> log_;
+  // The last step's row, written once the next step's loss (or a forward at a checkpoint) gives its
+  // actual_change = f(w_{t+1}) − f(w_t); every rank keeps it (the forward is all-reduced).
+  std::optional<MetricsRow> previous_row_;
   Clock::time_point start_;
 };
 
@@ -341,17 +352,26 @@ Sharpness Training::measure_sharpness(int64_t step) {
   return sharpness;
 }
 
-bool Training::take_step(int64_t step, MetricsRow& row) {
-  torch::Tensor batch_x = data_.train.inputs, batch_y = data_.train.labels;
+// This rank's part of the batch of `step`.
+Training::Batch Training::step_batch(int64_t step) const {
   if (c_.batch_size > 0) {
     // The single-process batch of this step, of which this rank takes its part.
     const auto idx = rank_part(batch_indices(step, data_.train.size(), c_.batch_size, c_.seed, device_), rank_, world_);
-    batch_x = data_.train.inputs.index_select(0, idx);
-    batch_y = data_.train.labels.index_select(0, idx);
-  } else if (collective_) {
-    batch_x = rank_part(batch_x, rank_, world_);
-    batch_y = rank_part(batch_y, rank_, world_);
+    return {data_.train.inputs.index_select(0, idx), data_.train.labels.index_select(0, idx)};
   }
+  if (collective_) return {rank_part(data_.train.inputs, rank_, world_), rank_part(data_.train.labels, rank_, world_)};
+  return {data_.train.inputs, data_.train.labels};
+}
+
+// f(w) on a batch, reduced over ranks as the optimizer reduces a step's loss.
+double Training::loss_on(const Batch& batch) const {
+  torch::NoGradGuard no_grad;
+  return batch_share_.weighted_sum(models::compute_loss(loss_kind_, model_->forward(batch.inputs), batch.labels).item<double>());
+}
+
+bool Training::take_step(int64_t step, MetricsRow& row) {
+  const Batch batch = step_batch(step);
+  const torch::Tensor &batch_x = batch.inputs, &batch_y = batch.labels;
   torch::Tensor first_outputs;  // outputs of the step's own forward pass (not linesearch trials)
   auto closure = [&] {
     auto outputs = model_->forward(batch_x);
@@ -395,7 +415,27 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
   if (!s.warning.empty()) summary_.warnings.push_back(fmt::format("step {}: {}", step, s.warning));
   if (s.curvature_fallback) ++summary_.curvature_fallbacks;
   row.wall_time_s = elapsed();
-  if (log_) log_->append(row);
+  row.predicted_change = quadratic_model_change(s.lr, s.slope, s.curvature);
+  if (std::isfinite(s.tuner.actual_change)) set_actual_change(row, s.tuner.actual_change);
+  write_previous_row(s.loss);
+  previous_row_ = row;
+}
+
+// Writes the previous step's row. In full batch this step's loss f(w_t) is f(w_{t−1} + η u) on the previous
+// step's batch, so it completes an actual_change the tuner did not measure; in mini batch that stays empty.
+void Training::write_previous_row(double loss_now) {
+  if (!previous_row_) return;
+  if (full_batch() && !std::isfinite(previous_row_->actual_change)) {
+    set_actual_change(*previous_row_, loss_now - previous_row_->train_loss);
+  }
+  if (log_) log_->append(*previous_row_);
+  previous_row_.reset();
+}
+
+// A checkpoint (and the end of a run) writes every row before it: the last one costs a forward in full batch.
+void Training::write_previous_row_at_checkpoint(int64_t steps_done) {
+  const bool needs_loss = previous_row_ && full_batch() && !std::isfinite(previous_row_->actual_change);
+  write_previous_row(needs_loss ? loss_on(step_batch(steps_done - 1)) : kEmpty);
 }
 
 bool Training::loss_exploded(int64_t step, double loss) {
@@ -407,6 +447,7 @@ bool Training::loss_exploded(int64_t step, double loss) {
 }
 
 void Training::checkpoint(int64_t steps_done) {
+  write_previous_row_at_checkpoint(steps_done);  // on every rank: the forward is all-reduced
   if (!writes_files()) return;
   log_->flush();
   CheckpointMeta m = meta_;

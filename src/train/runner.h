@@ -4,6 +4,8 @@
 
 #include <cdat/collective.h>
 
+#include "data/dataset.h"
+#include "models/model.h"
 #include "train/run_config.h"
 
 #include <functional>
@@ -46,6 +48,14 @@ struct RunSummary {
 RunSummary run_training(const RunConfig& config, const ProgressFn& progress, bool resume = false,
                         const std::function<bool()>& stop_requested = {},
                         std::shared_ptr<Collective> collective = nullptr);
+
+// What a run trains on, exposed so that tests can replay a run independently: the training and test subsets,
+// standardised per feature with the training subset's statistics, and the model's configuration.
+struct Prepared {
+  data::Dataset train, test;
+};
+Prepared prepare_data(const RunConfig& c, torch::Device device, torch::Dtype dtype);
+models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train);
 
 // The config.toml a run folder holds, for --resume.
 RunConfig load_run_config(const std::string& run_dir);

@@ -30,6 +30,12 @@ TEST(MetricsCsv, BadRowsNameTheFileAndLine) {
   EXPECT_THROW(parse_metrics_csv("", "m.csv"), std::runtime_error);
 }
 
+// η = 0.5, gᵀu = −4, uᵀHu = 8: 0.5·(−4) + 0.25·8/2 = −2 + 1 = −1; an unmeasured curvature leaves it empty.
+TEST(MetricsCsv, QuadraticModelChange) {
+  EXPECT_EQ(quadratic_model_change(0.5, -4.0, 8.0), -1.0);
+  EXPECT_TRUE(std::isnan(quadratic_model_change(0.5, -4.0, kEmpty)));
+}
+
 TEST(MetricsCsv, ReadsBackWhatMetricsLogWrote) {
   const std::string path = (std::filesystem::path(::testing::TempDir()) / "cdat_metrics_roundtrip.csv").string();
   {
@@ -42,17 +48,23 @@ TEST(MetricsCsv, ReadsBackWhatMetricsLogWrote) {
     r.step = 1;
     r.sharpness = 42.0;
     r.wall_time_s = 1.5;
+    r.predicted_change = -0.25;
+    set_actual_change(r, -0.125);
     log.append(r);
     log.flush();
   }
   const auto columns = read_metrics_csv(path);
-  EXPECT_EQ(columns.size(), 15u);
+  EXPECT_EQ(columns.size(), 18u);
   EXPECT_EQ(columns.at("step"), (std::vector<double>{0, 1}));
   EXPECT_EQ(columns.at("lr"), (std::vector<double>{0.125, 0.125}));
   EXPECT_TRUE(std::isnan(columns.at("sharpness")[0]));
   EXPECT_DOUBLE_EQ(columns.at("sharpness")[1], 42.0);
   EXPECT_TRUE(std::isnan(columns.at("wall_time_s")[0]));  // an empty last cell (trailing comma)
   EXPECT_DOUBLE_EQ(columns.at("wall_time_s")[1], 1.5);
+  EXPECT_TRUE(std::isnan(columns.at("actual_change")[0]));
+  EXPECT_EQ(columns.at("predicted_change")[1], -0.25);
+  EXPECT_EQ(columns.at("actual_change")[1], -0.125);
+  EXPECT_EQ(columns.at("model_error")[1], 0.125);  // actual − predicted
   EXPECT_THROW(read_metrics_csv(path + ".missing"), std::runtime_error);
 }
 

@@ -61,7 +61,7 @@ TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
   };
   for (int step = 0; step < 12; ++step) {
     auto row = cells(rows[step + 1]);
-    ASSERT_EQ(row.size(), 15u);
+    ASSERT_EQ(row.size(), 18u);
     EXPECT_EQ(row[0], std::to_string(step));
     EXPECT_EQ(row[4].empty(), step % 4 != 0) << "sharpness at step " << step;
     if (step % 4 == 0) {  // η·λ = lr × sharpness
