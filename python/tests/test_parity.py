@@ -66,12 +66,21 @@ def cross_entropy(outputs, labels):
     return -torch.log_softmax(outputs, 1).gather(1, labels.unsqueeze(1)).mean()
 
 
+GD_CDAT = ["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"]
+# name: (the CLI's flags, torchcdat's direction, its tuner, its TunedOptimizer options)
 CONFIGS = {
-    "gd+cdat": (["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"], "gd", lambda: torchcdat.CdatTuner(sigma=2.0)),
+    "gd+cdat": (GD_CDAT, "gd", lambda: torchcdat.CdatTuner(sigma=2.0), {}),
     "adam+cdat": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2"], "adam",
-                  lambda: torchcdat.CdatTuner(sigma=2.0)),
+                  lambda: torchcdat.CdatTuner(sigma=2.0), {}),
     "gd+linesearch": (["--optimizer", "gd", "--tuner", "linesearch", "--lr", "0.5"], "gd",
-                      lambda: torchcdat.LinesearchTuner(eta_init=0.5)),  # the CLI's initial guess: min(lr, eta_max)
+                      lambda: torchcdat.LinesearchTuner(eta_init=0.5), {}),  # the CLI's initial guess: min(lr, eta_max)
+    "gd+cdat parabola": (GD_CDAT + ["--curvature-mode", "parabola"], "gd", lambda: torchcdat.CdatTuner(sigma=2.0),
+                         {"curvature_mode": "parabola"}),
+    "gd+cdat parabola-central": (GD_CDAT + ["--curvature-mode", "parabola-central"], "gd",
+                                 lambda: torchcdat.CdatTuner(sigma=2.0),
+                                 {"curvature_mode": "parabola", "parabola_central": True}),
+    "adam+cdat curvature-every 4": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2", "--curvature-every", "4"],
+                                    "adam", lambda: torchcdat.CdatTuner(sigma=2.0), {"curvature_every": 4}),
 }
 
 
@@ -87,7 +96,7 @@ def archive_tensors(module):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
-    flags, direction, tuner = CONFIGS[name]
+    flags, direction, tuner, options = CONFIGS[name]
     images, labels = write_idx_dataset(tmp_path)
     run = tmp_path / "run"
     subprocess.run([str(cdat_bin), "train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--train-size", "0",
@@ -105,7 +114,7 @@ def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
         initial_loss = cross_entropy(model(x), labels).item()
     assert initial_loss == float(archive_tensors(checkpoint)["meta.initial_loss"])
     # the CLI's defaults: uᵀHu only where the tuner needs it (--sharpness-every 0: no diagnostic steps)
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner())
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner(), **options)
     rows = []
     for step in range(STEPS):
         optimizer.step(lambda: cross_entropy(model(x), labels))

@@ -4,12 +4,16 @@ and the core checks the ranges (InvalidOption names the option)."""
 from . import _C
 from .errors import InvalidOption
 
-_ENUMS = {"ema_mode": _C.EmaMode, "decay": _C.Decay, "curvature_mode": _C.CurvatureMode}
-
 
 def option_names(cpp_options):
     """The option names of a C++ options struct (its pybind11 properties)."""
     return sorted(name for name in dir(cpp_options) if not name.startswith("_"))
+
+
+def _enum_type(cpp_options, key):
+    """The pybind11 enum of an option (e.g. _C.CurvatureMode), or None for a number or flag."""
+    kind = type(getattr(cpp_options, key))
+    return kind if hasattr(kind, "__members__") else None
 
 
 def fill_options(cpp_options, values, what):
@@ -18,8 +22,9 @@ def fill_options(cpp_options, values, what):
     for key, value in values.items():
         if key not in valid:
             raise InvalidOption(f"{what}: unknown option '{key}' (valid: {', '.join(valid)})")
-        if key in _ENUMS and isinstance(value, str):
-            members = _ENUMS[key].__members__
+        enum = _enum_type(cpp_options, key)
+        if enum is not None and isinstance(value, str):
+            members = enum.__members__
             if value not in members:
                 raise InvalidOption(f"{what} {key} must be one of {', '.join(members)}, got '{value}'")
             value = members[value]
@@ -35,7 +40,7 @@ def options_dict(cpp_options):
     out = {}
     for key in option_names(cpp_options):
         value = getattr(cpp_options, key)
-        out[key] = value.name if key in _ENUMS else value
+        out[key] = value.name if _enum_type(cpp_options, key) is not None else value
     return out
 
 
