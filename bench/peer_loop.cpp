@@ -5,12 +5,15 @@
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "data/idx.h"
 
@@ -27,6 +30,18 @@ double status_mib(const std::string& field) {
 
 // Resets VmHWM to the current RSS (Linux ≥ 4.0), so the peak measured afterwards is the loop's own.
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 }  // namespace
 
@@ -64,10 +79,19 @@ int main(int argc, char** argv) {
   const double baseline_mib = status_mib("VmRSS");
   reset_peak_rss();
   for (int i = 0; i < 3; ++i) optimizer.step(closure);  // warm-up
+  // Per step: wall time, and this process's CPU time (all its threads), whose median resists other load.
+  std::vector<double> wall_ms, cpu_ms;
   const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i) optimizer.step(closure);
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto wall0 = std::chrono::steady_clock::now();
+    const double cpu0 = process_cpu_ms();
+    optimizer.step(closure);
+    cpu_ms.push_back(process_cpu_ms() - cpu0);
+    wall_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count());
+  }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::printf("ms_per_step %.3f\nfinal_loss %.6f\n", ms / steps, optimizer.last_stats().loss);
+  std::printf("median_ms_per_step %.3f\nmedian_cpu_ms_per_step %.3f\n", median(wall_ms), median(cpu_ms));
   std::printf("baseline_rss_mib %.1f\npeak_rss_mib %.1f\nloop_peak_above_baseline_mib %.1f\n", baseline_mib,
               status_mib("VmHWM"), status_mib("VmHWM") - baseline_mib);
   return 0;

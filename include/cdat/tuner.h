@@ -36,6 +36,8 @@ struct TunerReport {
   int trials = 0;                     // linesearch: forward passes tried
   bool search_failed = false;         // linesearch: no trial satisfied Armijo → η = 0
   bool non_descent = false;           // gᵀu ≥ 0: no descent along u → η = 0
+  bool curvature_floored = false;     // CDAT: the loss floor raised d
+  bool growth_capped = false;         // CDAT: η was cut to max_growth · η_{t−1}
   // f(w + ηu) − f(w) on the step's batch at the η returned, when the tuner evaluated it (CDAT's trust
   // check); NaN otherwise.
   double actual_change = kNotMeasured;
@@ -121,11 +123,30 @@ class LinesearchTuner final : public Tuner {
 
 struct CdatOptions {
   enum class EmaMode { kSeparate, kRatio };
+  // When the trust check evaluates f(w + ηu): never, until a first η has been accepted, or every step.
+  enum class TrustCheck { kOff, kFirstStep, kEveryStep };
   double sigma = 2.0;   // scaling: 1 = greedy, 2 = on the edge
   double eps = 1e-12;   // curvature floor: d = |uᵀHu| + eps·‖u‖²
   double ema_beta = 0.0;  // 0 in full batch; 0.9–0.99 in mini batch
   EmaMode ema_mode = EmaMode::kSeparate;  // EMA of n and d separately, or of the ratio n/d
   double max_lr = 0.0;  // optional cap on η; 0 = no cap
+
+  // Safeguards: ours, not the paper's (docs/method.md). `paper_rule()` switches them all off.
+  // A lower bound of the loss (0 for cross-entropy and squared losses). The quadratic model along u may
+  // not promise a decrease below it: d ≥ n² / (2 (f − loss_floor)). −∞ = off, the default here, since
+  // the core cannot know the loss's bound; the CLI, whose losses are all ≥ 0, sets 0.
+  double loss_floor = -std::numeric_limits<double>::infinity();
+  // η_t ≤ max_growth · η of the last step that moved; 0 = off.
+  double max_growth = 2.0;
+  // The trust check evaluates f(w + ηu) (one forward pass a trial) and halves η while the loss rises
+  // more than trust_ratio · η·n above the quadratic model's prediction −η n + η² d / 2; after
+  // trust_max_trials rejected trials, η = 0 for the step.
+  TrustCheck trust_check = TrustCheck::kFirstStep;
+  double trust_ratio = 1.0;
+  int trust_max_trials = 20;
+
+  // The paper's rule (PAPER §2) with these σ, β: no safeguard.
+  static CdatOptions paper_rule(double sigma = 2.0, double ema_beta = 0.0);
 };
 
 // Throws InvalidOption naming the option (as the CLI's key) when one is out of range; CdatTuner's
@@ -137,7 +158,13 @@ CdatOptions::EmaMode parse_ema_mode(const std::string& name);
 std::string to_string(CdatOptions::EmaMode mode);
 const std::vector<std::string>& ema_mode_names();
 
-// CDAT (PAPER §2): η = σ · n̄ / d̄ with n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖².
+// off, first, every (the CLI's --trust-check).
+CdatOptions::TrustCheck parse_trust_check(const std::string& name);
+std::string to_string(CdatOptions::TrustCheck when);
+const std::vector<std::string>& trust_check_names();
+
+// CDAT (PAPER §2): η = σ · n̄ / d̄ with n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖², then the safeguards of
+// CdatOptions (curvature floor from the loss, bounded growth, trust check) unless switched off.
 class CdatTuner : public Tuner {
  public:
   explicit CdatTuner(CdatOptions options = {});
@@ -150,13 +177,19 @@ class CdatTuner : public Tuner {
  private:
   double compute(StepContext& context, TunerReport& report) override;
   double ema(double average, double value) const;
+  double averaged_rate(double numerator, double denominator);
+  double floored_denominator(StepContext& context, double numerator, double denominator, TunerReport& report) const;
+  double bounded_growth(double eta, TunerReport& report) const;
+  double trusted(StepContext& context, double eta, double numerator, double denominator, TunerReport& report) const;
+  bool checks_trust() const;
   CdatOptions options_;
   double numerator_avg_ = 0.0, denominator_avg_ = 0.0, ratio_avg_ = 0.0;
   int64_t updates_ = 0;
+  double last_eta_ = 0.0;  // η of the last step that moved (η > 0); 0 before the first
 };
 
 // Quadratically greedy rule η = −gᵀu / uᵀHu, the minimiser of the quadratic model along u (PAPER §2),
-// with CDAT's safeguards: CDAT with σ = 1 and no averaging.
+// as the paper defines it: CDAT's rule with σ = 1, no averaging and none of CdatOptions' safeguards.
 class GreedyTuner final : public CdatTuner {
  public:
   GreedyTuner();

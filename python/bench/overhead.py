@@ -11,6 +11,7 @@ Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 1
                                   [--steps 50] [--rounds 7] [--threads 1]
 """
 import argparse
+import os
 import importlib.util
 import pathlib
 import statistics
@@ -41,23 +42,46 @@ def model_like_peer_loop(width):
     return torch.nn.Sequential(first, torch.nn.ReLU(), hidden, torch.nn.ReLU(), out)
 
 
+def timed_steps(step, steps):
+    """Runs `step` `steps` times; per step the wall time and this process's CPU time (all threads), in ms.
+    Returns (mean wall, median wall, median CPU): the CPU-time median resists other load on the machine."""
+    wall, cpu = [], []
+    start = time.perf_counter()
+    for _ in range(steps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        step()
+        cpu.append(1000 * (time.process_time() - c0))
+        wall.append(1000 * (time.perf_counter() - w0))
+    return 1000 * (time.perf_counter() - start) / steps, statistics.median(wall), statistics.median(cpu)
+
+
 def torchcdat_ms_per_step(x, y, width, steps):
     model = model_like_peer_loop(width)
     optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
     closure = lambda: F.cross_entropy(model(x), y)  # noqa: E731
     for _ in range(3):  # warm-up, as peer_loop
         optimizer.step(closure)
-    start = time.perf_counter()
-    for _ in range(steps):
-        optimizer.step(closure)
-    return 1000 * (time.perf_counter() - start) / steps, optimizer.last_stats["loss"]
+    return timed_steps(lambda: optimizer.step(closure), steps), optimizer.last_stats["loss"]
+
+
+def read_timings(out):
+    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
+    timings = tuple(float(values[k]) for k in ("ms_per_step", "median_ms_per_step", "median_cpu_ms_per_step"))
+    return timings, float(values["final_loss"])
 
 
 def cpp_ms_per_step(peer_loop, width, samples, steps, threads):
-    out = subprocess.run([peer_loop, "--width", str(width), "--samples", str(samples), "--steps", str(steps),
-                          "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
-    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
-    return float(values["ms_per_step"]), float(values["final_loss"])
+    return read_timings(subprocess.run([peer_loop, "--width", str(width), "--samples", str(samples), "--steps", str(steps),
+                                        "--threads", str(threads)], check=True, capture_output=True, text=True,
+                                       env=single_blas_env(threads)).stdout)
+
+
+def single_blas_env(threads):
+    """With --threads 1 every side also runs OpenBLAS on one thread, so a process's CPU time is its step's cost."""
+    env = dict(os.environ)
+    if threads == 1:
+        env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
 
 
 def pytorch_ms_per_step(peer, x, y, width, steps):
@@ -66,10 +90,12 @@ def pytorch_ms_per_step(peer, x, y, width, steps):
     params = list(model.parameters())
     for _ in range(3):
         peer.cdat_step(model, params, x, y)
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss, _ = peer.cdat_step(model, params, x, y)
-    return 1000 * (time.perf_counter() - start) / steps, loss
+    last = [None]
+
+    def step():
+        last[0], _ = peer.cdat_step(model, params, x, y)
+
+    return timed_steps(step, steps), float(last[0])
 
 
 def same_process_ms_per_step(steps, width, samples, threads):
@@ -103,11 +129,9 @@ def same_process_ms_per_step(steps, width, samples, threads):
 
 
 def python_ms_per_step(worker, width, samples, steps, threads):
-    out = subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples", str(samples),
-                          "--steps", str(steps), "--threads", str(threads)],
-                         check=True, capture_output=True, text=True).stdout
-    values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
-    return float(values["ms_per_step"]), float(values["final_loss"])
+    return read_timings(subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples",
+                                        str(samples), "--steps", str(steps), "--threads", str(threads)],
+                                       check=True, capture_output=True, text=True, env=single_blas_env(threads)).stdout)
 
 
 def main():
@@ -128,7 +152,8 @@ def main():
             ms, loss = torchcdat_ms_per_step(x, y, a.width, a.steps)
         else:
             ms, loss = pytorch_ms_per_step(peer, x, y, a.width, a.steps)
-        print(f"ms_per_step {ms:.3f}\nfinal_loss {loss:.6f}")
+        print(f"ms_per_step {ms[0]:.3f}\nmedian_ms_per_step {ms[1]:.3f}\nmedian_cpu_ms_per_step {ms[2]:.3f}\n"
+              f"final_loss {loss:.6f}")
         return
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
@@ -137,26 +162,28 @@ def main():
         "torchcdat": lambda: python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads),
         "plain PyTorch": lambda: python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads),
     }
-    times = {name: [] for name in sides}
+    kinds = ("mean wall", "median wall", "median CPU")
+    times = {name: {kind: [] for kind in kinds} for name in sides}
     for r in range(a.rounds):
         order = list(sides) if r % 2 == 0 else list(reversed(sides))  # ABC CBA: drifts in the load hit all sides
         line = []
         for name in order:
             ms, loss = sides[name]()
-            times[name].append(ms)
-            line.append(f"{name} {ms:8.3f} ms/step (loss {loss:.6f})")
-        print(f"round {r:2d}: " + "   ".join(line), flush=True)
+            for kind, value in zip(kinds, ms):
+                times[name][kind].append(value)
+            line.append(f"{name} {ms[0]:7.3f} / {ms[1]:7.3f} / {ms[2]:7.3f} (loss {loss:.6f})")
+        print(f"round {r:2d} (mean wall / median wall / median CPU ms a step): " + "   ".join(line), flush=True)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
     print(f"MLP 784-{a.width}-{a.width}-10 x {a.samples}, GD + CDAT, {a.steps} steps x {a.rounds} rounds, "
           f"{a.threads} thread(s); loadavg before {' '.join(load_before)}, after {' '.join(load_after)}")
-    cpp, ours, plain = times["C++"], times["torchcdat"], times["plain PyTorch"]
-    print(f"median ms/step: C++ {statistics.median(cpp):.3f}, torchcdat {statistics.median(ours):.3f}, "
-          f"plain PyTorch {statistics.median(plain):.3f}")
-    print(f"torchcdat / C++: ratio of medians {statistics.median(ours) / statistics.median(cpp):.4f}, "
-          f"median of the per-round ratios {statistics.median(p / c for p, c in zip(ours, cpp)):.4f}")
-    print(f"torchcdat / plain PyTorch: ratio of medians {statistics.median(ours) / statistics.median(plain):.4f}, "
-          f"median of the per-round ratios {statistics.median(p / q for p, q in zip(ours, plain)):.4f}")
+    for kind in kinds:
+        cpp, ours, plain = (times[name][kind] for name in ("C++", "torchcdat", "plain PyTorch"))
+        print(f"{kind} ms/step, median over rounds: C++ {statistics.median(cpp):.3f}, torchcdat "
+              f"{statistics.median(ours):.3f}, plain PyTorch {statistics.median(plain):.3f}; torchcdat / C++ "
+              f"{statistics.median(ours) / statistics.median(cpp):.4f} (median of per-round ratios "
+              f"{statistics.median(p / c for p, c in zip(ours, cpp)):.4f}); torchcdat / plain PyTorch "
+              f"{statistics.median(ours) / statistics.median(plain):.4f}")
     ours_1, plain_1, closure_1 = same_process_ms_per_step(10 * a.steps, a.width, a.samples, a.threads)
     print(f"in one process, alternating step by step ({10 * a.steps} steps): torchcdat {ours_1:.3f} ms/step (its Python "
           f"closure {closure_1:.3f}), plain PyTorch {plain_1:.3f}, torchcdat / plain PyTorch {ours_1 / plain_1:.4f}")

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 namespace cdat {
 namespace {
@@ -38,6 +39,13 @@ const detail::NameTable<CdatOptions::EmaMode>& ema_mode_table() {
   return table;
 }
 
+const detail::NameTable<CdatOptions::TrustCheck>& trust_check_table() {
+  static const detail::NameTable<CdatOptions::TrustCheck> table = {{CdatOptions::TrustCheck::kOff, "off"},
+                                                                   {CdatOptions::TrustCheck::kFirstStep, "first"},
+                                                                   {CdatOptions::TrustCheck::kEveryStep, "every"}};
+  return table;
+}
+
 }  // namespace
 
 ScheduleOptions::Decay parse_decay(const std::string& name) { return detail::parse_name(decay_table(), "decay", name); }
@@ -53,6 +61,15 @@ CdatOptions::EmaMode parse_ema_mode(const std::string& name) {
 std::string to_string(CdatOptions::EmaMode mode) { return detail::name_of(ema_mode_table(), mode); }
 const std::vector<std::string>& ema_mode_names() {
   static const std::vector<std::string> names = detail::names_of(ema_mode_table());
+  return names;
+}
+
+CdatOptions::TrustCheck parse_trust_check(const std::string& name) {
+  return detail::parse_name(trust_check_table(), "trust-check", name);
+}
+std::string to_string(CdatOptions::TrustCheck when) { return detail::name_of(trust_check_table(), when); }
+const std::vector<std::string>& trust_check_names() {
+  static const std::vector<std::string> names = detail::names_of(trust_check_table());
   return names;
 }
 
@@ -128,6 +145,22 @@ void validate(const CdatOptions& o) {
   require(o.eps >= 0.0 && std::isfinite(o.eps), "cdat eps (the curvature floor) must be finite and >= 0, got " + str(o.eps));
   require(o.ema_beta >= 0.0 && o.ema_beta < 1.0, "ema must be in [0, 1), got " + str(o.ema_beta));
   require(o.max_lr >= 0.0 && std::isfinite(o.max_lr), "max-lr must be finite and >= 0 (0 = no cap), got " + str(o.max_lr));
+  require(!std::isnan(o.loss_floor) && o.loss_floor < std::numeric_limits<double>::infinity(),
+          "loss-floor must be a number or -inf (off), got " + str(o.loss_floor));
+  require(o.max_growth == 0.0 || (o.max_growth >= 1.0 && std::isfinite(o.max_growth)),
+          "max-growth must be >= 1 (0 = off), got " + str(o.max_growth));
+  require(o.trust_ratio >= 0.0 && std::isfinite(o.trust_ratio), "trust-ratio must be finite and >= 0, got " + str(o.trust_ratio));
+  require(o.trust_max_trials >= 1, "trust-max-trials must be >= 1, got " + std::to_string(o.trust_max_trials));
+}
+
+CdatOptions CdatOptions::paper_rule(double sigma, double ema_beta) {
+  CdatOptions o;
+  o.sigma = sigma;
+  o.ema_beta = ema_beta;
+  o.loss_floor = -std::numeric_limits<double>::infinity();
+  o.max_growth = 0.0;
+  o.trust_check = TrustCheck::kOff;
+  return o;
 }
 
 CdatTuner::CdatTuner(CdatOptions options) : options_(options) { validate(options_); }
@@ -149,25 +182,85 @@ double CdatTuner::compute(StepContext& context, TunerReport& report) {
   if (!std::isfinite(curvature)) {
     throw NonFiniteError("cdat: curvature uᵀHu is not finite at step " + std::to_string(context.step()));
   }
-  const double denominator = std::abs(curvature) + options_.eps * context.direction_sq_norm();
+  double denominator = std::abs(curvature) + options_.eps * context.direction_sq_norm();
+  denominator = floored_denominator(context, numerator, denominator, report);
   report.denominator = denominator;
-  // u = 0, or zero curvature with eps = 0: no quadratic step exists; η = 0 and the averages stay.
-  if (!(denominator > 0.0)) return 0.0;
+  // u = 0, or zero curvature with eps = 0: no quadratic step exists; η = 0 and the averages stay. The
+  // same at the loss floor (d = ∞): no decrease is possible.
+  if (!(denominator > 0.0) || std::isinf(denominator)) return 0.0;
 
+  double eta = averaged_rate(numerator, denominator);
+  if (options_.max_lr > 0.0) eta = std::min(eta, options_.max_lr);
+  eta = bounded_growth(eta, report);
+  if (checks_trust() && eta > 0.0 && numerator > 0.0) eta = trusted(context, eta, numerator, denominator, report);
+  if (eta > 0.0) last_eta_ = eta;
+  return eta;
+}
+
+double CdatTuner::averaged_rate(double numerator, double denominator) {
   ++updates_;
-  double eta = 0.0;
   if (options_.ema_mode == CdatOptions::EmaMode::kSeparate) {
     // The (1 − βᵗ) bias factors of both averages cancel in the ratio.
     numerator_avg_ = ema(numerator_avg_, numerator);
     denominator_avg_ = ema(denominator_avg_, denominator);
-    eta = options_.sigma * numerator_avg_ / denominator_avg_;
-  } else {
-    ratio_avg_ = ema(ratio_avg_, numerator / denominator);
-    const double bias = 1.0 - std::pow(options_.ema_beta, static_cast<double>(updates_));
-    eta = options_.sigma * ratio_avg_ / bias;
+    return options_.sigma * numerator_avg_ / denominator_avg_;
   }
-  if (options_.max_lr > 0.0) eta = std::min(eta, options_.max_lr);
-  return eta;
+  ratio_avg_ = ema(ratio_avg_, numerator / denominator);
+  const double bias = 1.0 - std::pow(options_.ema_beta, static_cast<double>(updates_));
+  return options_.sigma * ratio_avg_ / bias;
+}
+
+// The quadratic model along u, f − η n + η² d / 2, reaches its minimum f − n² / (2d) at η = n/d. With a
+// lower bound f_low of the loss, d ≥ n² / (2 (f − f_low)) keeps that minimum above f_low: where the
+// curvature along u vanishes (a saturated or near-uniform softmax), the step is bounded by the loss left
+// to lose instead of growing without limit. At f = f_low no decrease is possible: d = ∞, η = 0. A loss
+// below f_low means f_low is no lower bound of this loss: an error, not a silent stall.
+double CdatTuner::floored_denominator(StepContext& context, double numerator, double denominator,
+                                      TunerReport& report) const {
+  if (!std::isfinite(options_.loss_floor) || numerator == 0.0) return denominator;
+  const double room = context.loss() - options_.loss_floor;
+  if (room < 0.0) {
+    throw InvalidOption("cdat: the loss " + str(context.loss()) + " at step " + std::to_string(context.step()) +
+                        " is below loss-floor " + str(options_.loss_floor) +
+                        "; set loss-floor to a lower bound of this loss, or -inf to switch the safeguard off");
+  }
+  const double floor = room > 0.0 ? numerator * numerator / (2.0 * room) : std::numeric_limits<double>::infinity();
+  if (!(floor > denominator)) return denominator;
+  report.curvature_floored = true;
+  return floor;
+}
+
+double CdatTuner::bounded_growth(double eta, TunerReport& report) const {
+  if (options_.max_growth == 0.0 || last_eta_ == 0.0 || eta <= options_.max_growth * last_eta_) return eta;
+  report.growth_capped = true;
+  return options_.max_growth * last_eta_;
+}
+
+bool CdatTuner::checks_trust() const {
+  switch (options_.trust_check) {
+    case CdatOptions::TrustCheck::kOff: return false;
+    case CdatOptions::TrustCheck::kFirstStep: return last_eta_ == 0.0;
+    case CdatOptions::TrustCheck::kEveryStep: return true;
+  }
+  return false;
+}
+
+// Halves η until f(w + ηu) − f(w) ≤ −η n + η² d / 2 + ρ η n: the actual change may exceed the quadratic
+// model's prediction by at most ρ times the first-order decrease η n. A non-finite value fails a trial.
+double CdatTuner::trusted(StepContext& context, double eta, double numerator, double denominator,
+                          TunerReport& report) const {
+  const double f0 = context.loss();
+  for (int trial = 1; trial <= options_.trust_max_trials; ++trial, eta *= 0.5) {
+    report.trials = trial;
+    const double change = context.value_at(eta) - f0;
+    const double predicted = -eta * numerator + 0.5 * eta * eta * denominator;
+    if (std::isfinite(change) && change <= predicted + options_.trust_ratio * eta * numerator) {
+      report.actual_change = change;
+      return eta;
+    }
+  }
+  report.search_failed = true;
+  return 0.0;
 }
 
 void CdatTuner::save(torch::serialize::OutputArchive& archive) const {
@@ -175,6 +268,7 @@ void CdatTuner::save(torch::serialize::OutputArchive& archive) const {
   write_scalar(archive, "denominator_avg", denominator_avg_);
   write_scalar(archive, "ratio_avg", ratio_avg_);
   archive.write("updates", torch::tensor(updates_, torch::kInt64));
+  write_scalar(archive, "last_eta", last_eta_);
 }
 
 void CdatTuner::load(torch::serialize::InputArchive& archive) {
@@ -184,8 +278,11 @@ void CdatTuner::load(torch::serialize::InputArchive& archive) {
   torch::Tensor updates;
   archive.read("updates", updates);
   updates_ = updates.item<int64_t>();
+  // Checkpoints written before the safeguards have no last_eta: the growth bound then starts afresh.
+  torch::Tensor last_eta;
+  last_eta_ = archive.try_read("last_eta", last_eta) ? last_eta.item<double>() : 0.0;
 }
 
-GreedyTuner::GreedyTuner() : CdatTuner(CdatOptions{/*sigma=*/1.0, /*eps=*/1e-12, /*ema_beta=*/0.0}) {}
+GreedyTuner::GreedyTuner() : CdatTuner(CdatOptions::paper_rule(/*sigma=*/1.0)) {}
 
 }  // namespace cdat

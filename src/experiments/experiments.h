@@ -29,6 +29,7 @@ Report reproduce_one_step_vs_long(Context& ctx);  // §4.3, greedy vs σ = 2
 Report reproduce_mini_batch(Context& ctx);        // §4.4
 Report reproduce_ablation(Context& ctx);          // §4.5
 Report reproduce_dynamics(Context& ctx);          // §5
+Report reproduce_safeguards(Context& ctx);        // issue 11: CDAT's safeguards (ours)
 
 // Shared formatting: "0.0123", "—" for NaN.
 std::string num(double x);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "experiments/experiments.h"
 
@@ -214,6 +215,66 @@ std::vector<Finding> ablation_findings(const AblationAdvantages& a) {
                         num(width_change)),
             std::abs(data_change) < std::abs(width_change), finite(data_change) && finite(width_change)),
   };
+}
+
+double peak_over_initial(const RunData& run) {
+  if (!run.ok()) return std::numeric_limits<double>::infinity();
+  const auto& loss = run.column("train_loss");
+  if (loss.empty() || !(loss.front() > 0.0)) return std::numeric_limits<double>::infinity();
+  double peak = loss.front();
+  for (double f : loss) peak = std::isfinite(f) ? std::max(peak, f) : std::numeric_limits<double>::infinity();
+  return std::max(peak, run.final_train_loss) / loss.front();
+}
+
+bool blew_up(const RunData& run) { return !(peak_over_initial(run) <= kBlowupFactor); }
+
+OverSeeds over_seeds(const std::vector<RunData>& runs) {
+  OverSeeds s;
+  std::vector<double> finals;
+  for (const auto& run : runs) {
+    finals.push_back(run.rank_loss());
+    if (blew_up(run)) ++s.blowups;
+  }
+  s.runs = static_cast<int>(runs.size());
+  if (finals.empty()) return s;
+  std::sort(finals.begin(), finals.end());
+  const size_t n = finals.size();
+  s.median = n % 2 ? finals[n / 2] : 0.5 * (finals[n / 2 - 1] + finals[n / 2]);
+  s.low = finals.front();
+  s.high = finals.back();
+  return s;
+}
+
+std::string describe(const OverSeeds& s) {
+  std::string text = fmt::format("{} ({}–{})", num(s.median), num(s.low), num(s.high));
+  if (s.blowups > 0) text += fmt::format(", {}/{} blew up", s.blowups, s.runs);
+  return text;
+}
+
+std::vector<Finding> safeguard_findings(const std::string& where, const std::vector<RunData>& defaults,
+                                        const std::vector<RunData>& constant) {
+  const OverSeeds ours = over_seeds(defaults), theirs = over_seeds(constant);
+  bool finished = !defaults.empty() && !constant.empty();
+  for (const auto& run : defaults) finished = finished && run.completed;
+  return {
+      judge(where + ": σ = 2 with the default safeguards never blows up (no divergence, loss ≤ 2 × initial)",
+            fmt::format("{}/{} seeds blew up; final loss {}", ours.blowups, ours.runs, describe(ours)),
+            ours.blowups == 0, finished),
+      judge(where + ": σ = 2 with the default safeguards beats the tuned constant LR (median over seeds)",
+            fmt::format("final loss {} vs {}", describe(ours), describe(theirs)), ours.median < theirs.median,
+            finished && std::isfinite(theirs.median)),
+  };
+}
+
+bool safeguard_earns_its_place(const std::vector<AblationCell>& cells) {
+  int worse_cells = 0;
+  for (const auto& cell : cells) {
+    for (size_t i = 0; i < cell.defaults.size() && i < cell.without.size(); ++i) {
+      if (blew_up(cell.without[i]) && !blew_up(cell.defaults[i])) return true;
+    }
+    if (over_seeds(cell.without).median > kAblationWorse * over_seeds(cell.defaults).median) ++worse_cells;
+  }
+  return worse_cells >= kAblationCellsNeeded;
 }
 
 }  // namespace cdat::experiments

@@ -80,4 +80,36 @@ struct AblationAdvantages {
 // data size changes it (in log) less than width does.
 std::vector<Finding> ablation_findings(const AblationAdvantages& a);
 
+// ---- safeguards (issue 11; not a claim of the paper): CDAT σ = 2 with its default safeguards over seeds.
+// These rules were written down and committed before any run they judge.
+constexpr double kBlowupFactor = 2.0;     // no step may raise the loss above 2 × the initial loss
+constexpr double kAblationWorse = 1.1;    // a safeguard earns its place if, switched off, the median final
+constexpr int kAblationCellsNeeded = 2;   // loss rises > 10 % in at least 2 cells, or a run blows up
+
+// The largest train loss of a run over its first one (+inf when the run diverged or did not finish).
+double peak_over_initial(const RunData& run);
+// A run that diverged, failed, or raised its loss above kBlowupFactor × the initial loss.
+bool blew_up(const RunData& run);
+// Final train loss over the seeds of one configuration: median, lowest, highest (+inf counts for a run
+// that is not ok()), and how many blew up.
+struct OverSeeds {
+  double median = NAN, low = NAN, high = NAN;
+  int blowups = 0, runs = 0;
+};
+OverSeeds over_seeds(const std::vector<RunData>& runs);
+// "0.123 (0.1–0.15)" and ", 1/3 blew up" when some did.
+std::string describe(const OverSeeds& s);
+// Two findings on one cell (workload × optimizer): with the default safeguards no seed blows up (no
+// divergence, every loss ≤ 2 × the initial); and whether σ = 2 with them beats the tuned constant LR
+// (median over seeds), which is reported as found, not a target.
+std::vector<Finding> safeguard_findings(const std::string& where, const std::vector<RunData>& defaults,
+                                        const std::vector<RunData>& constant);
+// One safeguard's ablation: for each cell, the runs with the defaults and with that safeguard off (same
+// seeds). It is kept when switching it off makes a run blow up that did not with the defaults, or raises
+// the median final loss by more than 10 % in at least 2 cells.
+struct AblationCell {
+  std::vector<RunData> defaults, without;
+};
+bool safeguard_earns_its_place(const std::vector<AblationCell>& cells);
+
 }  // namespace cdat::experiments

@@ -27,6 +27,8 @@ int64_t scaled(int64_t base, double scale, int64_t minimum);
 
 // Tanh MLP 2×128 on 2048 Fashion-MNIST images, squared loss on one-hot targets, 1000 full-batch steps.
 Workload mlp_mse(double scale);
+// The same MLP with cross-entropy on 8192 images, 300 full-batch steps (enough data not to be memorised).
+Workload mlp_ce(double scale);
 // CNN (2 conv layers of 8 channels) on 256 Fashion-MNIST images, cross-entropy, 150 steps.
 Workload cnn_ce(double scale);
 // NanoLM (2 layers, 4 heads, width 64, context 64) on 32 Tiny Shakespeare sequences, cross-entropy, 150 steps.

@@ -63,6 +63,14 @@ const std::vector<Field>& fields() {
       {{"ema", K::kDouble, "CDAT EMA β in [0, 1) (0 in full batch)"}, &RunConfig::ema},
       {{"ema-mode", K::kString, "CDAT averaging: separate (n and d) or ratio (n/d)"}, &RunConfig::ema_mode},
       {{"max-lr", K::kDouble, "CDAT cap on η (0 = none)"}, &RunConfig::max_lr},
+      {{"safeguards", K::kBool, "CDAT safeguards (docs/tuning.md); false = the paper's exact rule"}, &RunConfig::safeguards},
+      {{"loss-floor", K::kDouble, "CDAT safeguard: a lower bound of the loss, d ≥ n²/(2(f − floor)) (-inf = off)"},
+       &RunConfig::loss_floor},
+      {{"max-growth", K::kDouble, "CDAT safeguard: η_t ≤ factor·η_{t-1}, >= 1 (0 = off)"}, &RunConfig::max_growth},
+      {{"trust-check", K::kString, "CDAT safeguard: evaluate f(w + ηu) and halve η while the loss rises too far above the quadratic model: off, first (until a step is accepted) or every"},
+       &RunConfig::trust_check},
+      {{"trust-ratio", K::kDouble, "CDAT trust check: tolerated rise above the model, in units of η·n, >= 0"},
+       &RunConfig::trust_ratio},
       {{"tuner-options", K::kString, "options of a registered tuner, \"name=value,...\" (docs/extending.md)"},
        &RunConfig::tuner_options},
       {{"ls-c", K::kDouble, "linesearch sufficient-decrease constant in (0, 1)"}, &RunConfig::ls_c},
@@ -146,6 +154,20 @@ void require_one_of(const std::string& key, const std::string& value, const std:
 
 void require(bool ok, const std::string& key, const std::string& allowed, const std::string& got) {
   if (!ok) throw InvalidOption(key + " must be " + allowed + ", got " + got);
+}
+
+// With safeguards = false (the paper's rule) a safeguard key set away from its default would be ignored
+// silently; say so instead.
+void require_safeguard_keys_default_when_off(const RunConfig& c) {
+  if (c.safeguards) return;
+  const RunConfig defaults;
+  const std::vector<std::pair<std::string, bool>> keys = {{"loss-floor", c.loss_floor != defaults.loss_floor},
+                                                          {"max-growth", c.max_growth != defaults.max_growth},
+                                                          {"trust-check", c.trust_check != defaults.trust_check},
+                                                          {"trust-ratio", c.trust_ratio != defaults.trust_ratio}};
+  for (const auto& [key, changed] : keys) {
+    if (changed) throw InvalidOption(key + " has no effect with safeguards = false (the paper's rule); drop one of them");
+  }
 }
 
 // --curvature-mode takes the core's names and parabola-central (kParabola with parabola_central).
@@ -287,6 +309,7 @@ void validate(const RunConfig& c) {
           std::to_string(c.ls_max_trials));
   // The direction's and the tuner's own checks (one message per option, in the core), by building them;
   // unknown names and enum values fail in the parsers with the valid ones listed.
+  require_safeguard_keys_default_when_off(c);
   make_direction(c.optimizer, direction_options(c));
   make_tuner(c.tuner, tuner_options(c));
   require(c.batch_size >= 0, "batch-size", "a positive integer or 'full'", std::to_string(c.batch_size));
@@ -362,6 +385,17 @@ TunerOptions tuner_options(const RunConfig& c) {
   t.cdat.ema_beta = c.ema;
   t.cdat.ema_mode = parse_ema_mode(c.ema_mode);
   t.cdat.max_lr = c.max_lr;
+  if (c.safeguards) {
+    t.cdat.loss_floor = c.loss_floor;
+    t.cdat.max_growth = c.max_growth;
+    t.cdat.trust_check = parse_trust_check(c.trust_check);
+    t.cdat.trust_ratio = c.trust_ratio;
+  } else {
+    const CdatOptions paper = CdatOptions::paper_rule();
+    t.cdat.loss_floor = paper.loss_floor;
+    t.cdat.max_growth = paper.max_growth;
+    t.cdat.trust_check = paper.trust_check;
+  }
   t.extra = parse_tuner_options(c.tuner_options);
   return t;
 }

@@ -6,6 +6,8 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <sstream>
 
 #include "problems.h"
 
@@ -65,7 +67,7 @@ TEST(Greedy, IsTheExactLineMinimiserOnAQuadratic) {
 
 TEST(Cdat, SigmaTwoStepsOnTheEdgeWhereTheQuadraticModelIsFlat) {
   Quadratic q({0.5, 1.0, 3.0, 10.0}, /*seed=*/2);
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.sigma = 2.0;
   o.eps = 0.0;
   const double f0 = q.value_at(q.w.detach());
@@ -78,7 +80,7 @@ TEST(Cdat, SigmaTwoStepsOnTheEdgeWhereTheQuadraticModelIsFlat) {
 TEST(Cdat, GradientDescentWithSigmaBelowTwoConverges) {
   for (double sigma : {0.5, 1.0, 1.5, 1.9}) {
     Quadratic q({0.1, 0.5, 1.0, 5.0, 20.0}, /*seed=*/4);
-    CdatOptions o;
+    CdatOptions o = CdatOptions::paper_rule();
     o.sigma = sigma;
     TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(o));
     const double gap0 = q.value_at(q.w.detach()) - q.min_value();
@@ -94,7 +96,7 @@ TEST(Cdat, EdgeStepOnTopEigenvectorGivesEtaLambdaMaxTwo) {
   auto evd = torch::linalg_eigh(q.A, "L");
   torch::Tensor v1 = std::get<1>(evd).select(1, 2);
   { torch::NoGradGuard ng; q.w.copy_(torch::linalg_solve(q.A, q.b) + 0.3 * v1); }
-  auto s = gd_step(q, std::make_unique<CdatTuner>(CdatOptions{}));
+  auto s = gd_step(q, std::make_unique<CdatTuner>(CdatOptions::paper_rule()));
   EXPECT_NEAR(s.eta * 7.0, 2.0, 1e-9);
 }
 
@@ -102,7 +104,7 @@ TEST(Cdat, NonDescentDirectionGivesZeroWithoutCurvature) {
   ScriptedContext c;
   c.phi = [](double) { return 1.0; };
   c.slope_value = 0.3;  // gᵀu > 0
-  CdatTuner tuner;
+  CdatTuner tuner(CdatOptions::paper_rule());
   EXPECT_EQ(tuner.learning_rate(c), 0.0);
   EXPECT_TRUE(tuner.report().non_descent);
   EXPECT_EQ(tuner.report().numerator, 0.0);
@@ -115,7 +117,7 @@ TEST(Cdat, NegativeCurvatureIsUsedByMagnitude) {
   c.slope_value = -4.0;
   c.curvature_value = -2.0;
   c.u_sq_norm = 1.0;
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.sigma = 2.0;
   o.eps = 0.0;
   CdatTuner tuner(o);
@@ -128,13 +130,13 @@ TEST(Cdat, EpsilonIsACurvatureFloorRelativeToDirectionNorm) {
   c.slope_value = -1e-6;
   c.curvature_value = 0.0;  // flat direction
   c.u_sq_norm = 1e-6;
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.sigma = 1.0;
   o.eps = 1e-3;
   CdatTuner tuner(o);
   EXPECT_NEAR(tuner.learning_rate(c), 1e-6 / (1e-3 * 1e-6), 1e-9);
   // eps = 0 and zero curvature: no quadratic step exists → η = 0, never inf.
-  CdatOptions z;
+  CdatOptions z = CdatOptions::paper_rule();
   z.eps = 0.0;
   CdatTuner zero_eps(z);
   EXPECT_EQ(zero_eps.learning_rate(c), 0.0);
@@ -144,7 +146,7 @@ TEST(Cdat, NonFiniteCurvatureIsAClearErrorNotANanLearningRate) {
   ScriptedContext c;
   c.phi = [](double) { return 1.0; };
   c.curvature_value = std::numeric_limits<double>::quiet_NaN();
-  CdatTuner tuner;
+  CdatTuner tuner(CdatOptions::paper_rule());
   try {
     tuner.learning_rate(c);
     FAIL() << "expected NonFiniteError";
@@ -155,7 +157,7 @@ TEST(Cdat, NonFiniteCurvatureIsAClearErrorNotANanLearningRate) {
 
 // σ = 2, ε = 0 and EMA β: the averaging tests below.
 CdatOptions averaged(double beta, CdatOptions::EmaMode mode = CdatOptions::EmaMode::kSeparate) {
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.sigma = 2.0;
   o.eps = 0.0;
   o.ema_beta = beta;
@@ -221,7 +223,7 @@ TEST(Cdat, ZeroDenominatorGivesZeroAndTheAveragesStay) {
 }
 
 TEST(Cdat, RatioEmaIsBiasCorrected) {
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.sigma = 1.0;
   o.eps = 0.0;
   o.ema_beta = 0.9;
@@ -239,7 +241,7 @@ TEST(Cdat, RatioEmaIsBiasCorrected) {
 }
 
 TEST(Cdat, MaxLrCapsTheStep) {
-  CdatOptions o;
+  CdatOptions o = CdatOptions::paper_rule();
   o.max_lr = 0.25;
   o.eps = 0.0;
   CdatTuner tuner(o);
@@ -265,6 +267,217 @@ TEST(Cdat, RejectsOutOfRangeOptions) {
   EXPECT_THROW(CdatTuner{o}, InvalidOption);
   EXPECT_THROW(ConstantTuner{-0.1}, InvalidOption);
   EXPECT_THROW(ConstantTuner{std::nan("")}, InvalidOption);
+}
+
+// ---- Safeguards (ours, not the paper's; docs/method.md) ----
+
+// Only the safeguard under test, on top of the paper's rule.
+CdatOptions paper_rule_with(const std::function<void(CdatOptions&)>& enable) {
+  CdatOptions o = CdatOptions::paper_rule();
+  o.eps = 0.0;
+  enable(o);
+  return o;
+}
+
+TEST(CdatSafeguards, PaperRuleSwitchesEverySafeguardOffAndDefaultsSwitchThemOn) {
+  const CdatOptions paper = CdatOptions::paper_rule(1.5, 0.9);
+  EXPECT_EQ(paper.sigma, 1.5);
+  EXPECT_EQ(paper.ema_beta, 0.9);
+  EXPECT_EQ(paper.loss_floor, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(paper.max_growth, 0.0);
+  EXPECT_EQ(paper.trust_check, CdatOptions::TrustCheck::kOff);
+  const CdatOptions defaults;  // the core cannot know a lower bound of the user's loss
+  EXPECT_EQ(defaults.loss_floor, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(defaults.max_growth, 2.0);
+  EXPECT_EQ(defaults.trust_check, CdatOptions::TrustCheck::kFirstStep);
+  EXPECT_EQ(defaults.trust_ratio, 1.0);
+}
+
+// φ(η) = 1 − η + η²/2 + 2η³ with n = 1, d = 1 (σ = 2, paper η = 2). The quadratic model predicts
+// −η + η²/2; the check accepts while φ(η) − φ(0) ≤ −η + η²/2 + ρη (ρ = 1), i.e. while 2η³ ≤ η:
+//   η = 2:   2η³ = 16    > 2    rejected
+//   η = 1:   2η³ = 2     > 1    rejected
+//   η = 0.5: 2η³ = 0.25 ≤ 0.5   accepted, with φ(0.5) − φ(0) = −0.5 + 0.125 + 0.25 = −0.125.
+TEST(CdatSafeguards, TrustCheckHalvesAStepWhoseLossRisesFarAboveTheQuadraticModel) {
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.trust_check = CdatOptions::TrustCheck::kFirstStep; }));
+  ScriptedContext c;
+  c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta + 2.0 * eta * eta * eta; };
+  EXPECT_EQ(tuner.learning_rate(c), 0.5);
+  EXPECT_EQ(c.trials, (std::vector<double>{2.0, 1.0, 0.5}));
+  EXPECT_EQ(tuner.report().trials, 3);
+  EXPECT_DOUBLE_EQ(tuner.report().actual_change, -0.125);
+  EXPECT_FALSE(tuner.report().search_failed);
+}
+
+// On an exact quadratic φ(η) = 1 − η + η²/2 the model is exact: the first trial is accepted, η = 2 as
+// the paper's rule gives, and the actual change is the model's 0 at the edge.
+TEST(CdatSafeguards, TrustCheckAcceptsTheFirstTrialWhereTheModelIsExact) {
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.trust_check = CdatOptions::TrustCheck::kEveryStep; }));
+  ScriptedContext c;
+  c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta; };
+  EXPECT_EQ(tuner.learning_rate(c), 2.0);
+  EXPECT_EQ(c.trials, std::vector<double>{2.0});
+  EXPECT_EQ(tuner.report().actual_change, 0.0);
+}
+
+TEST(CdatSafeguards, TrustCheckFirstStopsCheckingOnceAStepWasAcceptedEveryKeepsChecking) {
+  for (auto when : {CdatOptions::TrustCheck::kFirstStep, CdatOptions::TrustCheck::kEveryStep}) {
+    CdatTuner tuner(paper_rule_with([&](CdatOptions& o) { o.trust_check = when; }));
+    ScriptedContext c;
+    c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta; };
+    tuner.learning_rate(c);
+    tuner.learning_rate(c);
+    const size_t expected = when == CdatOptions::TrustCheck::kEveryStep ? 2 : 1;
+    EXPECT_EQ(c.trials.size(), expected) << to_string(when);
+    EXPECT_EQ(tuner.report().trials, when == CdatOptions::TrustCheck::kEveryStep ? 1 : 0);
+  }
+}
+
+// Every trial non-finite (or rising): η = 0 after trust_max_trials, flagged like a failed line search.
+TEST(CdatSafeguards, TrustCheckGivesZeroWhenEveryTrialFails) {
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) {
+    o.trust_check = CdatOptions::TrustCheck::kFirstStep;
+    o.trust_max_trials = 4;
+  }));
+  ScriptedContext c;
+  c.phi = [](double eta) { return eta == 0.0 ? 1.0 : std::numeric_limits<double>::infinity(); };
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_EQ(c.trials, (std::vector<double>{2.0, 1.0, 0.5, 0.25}));
+  EXPECT_TRUE(tuner.report().search_failed);
+  EXPECT_TRUE(std::isnan(tuner.report().actual_change));
+  // Nothing was accepted, so the next step is checked again.
+  c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta; };
+  EXPECT_EQ(tuner.learning_rate(c), 2.0);
+}
+
+// Curvature along u collapsing (uᵀHu = 1e-9, a saturated softmax): the paper's rule gives
+// η = 2·1/1e-9 = 2e9. With the loss f = 2 and the floor 0 the model's minimum f − n²/(2d) may not go
+// below 0: d ≥ 1/(2·2) = 0.25, so η = 2·1/0.25 = 8.
+TEST(CdatSafeguards, LossFloorBoundsTheStepWhereTheCurvatureVanishes) {
+  ScriptedContext c;
+  c.phi = [](double) { return 2.0; };
+  c.curvature_value = 1e-9;
+  CdatTuner paper(paper_rule_with([](CdatOptions&) {}));
+  EXPECT_NEAR(paper.learning_rate(c), 2e9, 1e-6);
+  CdatTuner floored(paper_rule_with([](CdatOptions& o) { o.loss_floor = 0.0; }));
+  EXPECT_EQ(floored.learning_rate(c), 8.0);
+  EXPECT_TRUE(floored.report().curvature_floored);
+  EXPECT_EQ(floored.report().denominator, 0.25);
+  // A loss floor of 1.5 leaves 0.5 to lose: d ≥ 1/(2·0.5) = 1, η = 2.
+  CdatTuner higher(paper_rule_with([](CdatOptions& o) { o.loss_floor = 1.5; }));
+  EXPECT_EQ(higher.learning_rate(c), 2.0);
+}
+
+TEST(CdatSafeguards, LossFloorLeavesAStepAloneWhoseModelStaysAboveIt) {
+  ScriptedContext c;
+  c.phi = [](double) { return 2.0; };
+  c.curvature_value = 0.5;  // n²/(2d) = 1 ≤ f − 0 = 2: the floor 0.25 is below d
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.loss_floor = 0.0; }));
+  EXPECT_EQ(tuner.learning_rate(c), 4.0);
+  EXPECT_FALSE(tuner.report().curvature_floored);
+}
+
+// At the floor no decrease is possible (η = 0); below it the floor was wrong for this loss.
+TEST(CdatSafeguards, LossAtTheFloorGivesZeroAndBelowItIsAClearError) {
+  ScriptedContext c;
+  c.curvature_value = 1.0;
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.loss_floor = 0.0; }));
+  c.phi = [](double) { return 0.0; };
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  c.phi = [](double) { return -0.25; };
+  try {
+    tuner.learning_rate(c);
+    FAIL() << "expected InvalidOption";
+  } catch (const InvalidOption& e) {
+    EXPECT_NE(std::string(e.what()).find("loss-floor"), std::string::npos) << e.what();
+  }
+}
+
+// n = 1 each step; d = 1 then 0.1: the paper's η goes 2 → 20; max_growth 2 allows 4. A non-descent
+// step in between (η = 0) does not reset the reference: it is the last step that moved.
+TEST(CdatSafeguards, MaxGrowthBoundsTheIncreaseOverTheLastStepThatMoved) {
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.max_growth = 2.0; }));
+  ScriptedContext c;
+  EXPECT_EQ(tuner.learning_rate(c), 2.0);
+  EXPECT_FALSE(tuner.report().growth_capped);
+  c.slope_value = 1.0;  // ascent: η = 0
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  c.slope_value = -1.0;
+  c.curvature_value = 0.1;
+  EXPECT_EQ(tuner.learning_rate(c), 4.0);
+  EXPECT_TRUE(tuner.report().growth_capped);
+  // Decreases are never bounded: d = 100 gives the paper's 0.02.
+  c.curvature_value = 100.0;
+  EXPECT_EQ(tuner.learning_rate(c), 0.02);
+}
+
+// A well-conditioned quadratic shifted so that its minimum is 0 (f ≥ 0): no safeguard can act. The
+// model is exact (trust check accepts), n²/(2d) ≤ f − f* (the line minimum is above the global one),
+// and η = 2 uᵀu / uᵀAu stays in [2/λ_max, 2/λ_min] = [1, 2], so it never more than doubles. The default
+// options then give the paper's rule bit for bit.
+TEST(CdatSafeguards, DefaultsEqualThePaperRuleOnAWellConditionedQuadratic) {
+  auto run = [](const CdatOptions& options) {
+    Quadratic q({1.0, 1.3, 1.7, 2.0}, /*seed=*/11);
+    const double minimum = q.min_value();
+    TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(options));
+    std::vector<double> etas;
+    for (int t = 0; t < 30; ++t) {
+      optimizer.step([&] { return q.loss() - minimum; });
+      etas.push_back(optimizer.last_stats().lr);
+    }
+    return etas;
+  };
+  CdatOptions defaults;
+  defaults.loss_floor = 0.0;  // the shifted quadratic's minimum
+  const auto with_safeguards = run(defaults);
+  const auto paper = run(CdatOptions::paper_rule());
+  EXPECT_EQ(with_safeguards, paper);
+}
+
+// The growth bound's reference survives save/load: a resumed tuner caps like the uninterrupted one.
+TEST(CdatSafeguards, LastStepSurvivesSaveAndLoad) {
+  const CdatOptions o = paper_rule_with([](CdatOptions& x) { x.max_growth = 2.0; });
+  CdatTuner original(o), resumed(o);
+  ScriptedContext c;
+  original.learning_rate(c);
+  torch::serialize::OutputArchive out;
+  original.save(out);
+  std::stringstream buffer;
+  out.save_to(buffer);
+  torch::serialize::InputArchive in;
+  in.load_from(buffer);
+  resumed.load(in);
+  c.curvature_value = 0.01;
+  EXPECT_EQ(original.learning_rate(c), 4.0);
+  EXPECT_EQ(resumed.learning_rate(c), 4.0);
+}
+
+TEST(CdatSafeguards, RejectsOutOfRangeOptionsNamingTheKey) {
+  auto message = [](const std::function<void(CdatOptions&)>& set) {
+    CdatOptions o;
+    set(o);
+    try {
+      CdatTuner tuner(o);
+    } catch (const InvalidOption& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message([](CdatOptions& o) { o.max_growth = 0.5; }).find("max-growth"), std::string::npos);
+  EXPECT_NE(message([](CdatOptions& o) { o.trust_ratio = -1.0; }).find("trust-ratio"), std::string::npos);
+  EXPECT_NE(message([](CdatOptions& o) { o.trust_max_trials = 0; }).find("trust-max-trials"), std::string::npos);
+  EXPECT_NE(message([](CdatOptions& o) { o.loss_floor = std::nan(""); }).find("loss-floor"), std::string::npos);
+  EXPECT_EQ(message([](CdatOptions& o) { o.max_growth = 0.0; }), "accepted");
+  EXPECT_EQ(parse_trust_check("every"), CdatOptions::TrustCheck::kEveryStep);
+  EXPECT_THROW(parse_trust_check("sometimes"), InvalidOption);
+}
+
+// The greedy baseline is the paper's rule with σ = 1: no safeguard.
+TEST(CdatSafeguards, GreedyIsThePaperRule) {
+  GreedyTuner greedy;
+  EXPECT_EQ(greedy.options().trust_check, CdatOptions::TrustCheck::kOff);
+  EXPECT_EQ(greedy.options().max_growth, 0.0);
+  EXPECT_FALSE(std::isfinite(greedy.options().loss_floor));
 }
 
 TEST(Linesearch, AcceptedStepSatisfiesArmijoAndThePreviousTrialDidNot) {

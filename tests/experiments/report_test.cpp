@@ -48,7 +48,7 @@ TEST(Registry, EveryExperimentOfTheIssueIsThereAndUnknownNamesAreListed) {
   std::vector<std::string> names;
   for (const auto& e : all_experiments()) names.push_back(e.name);
   EXPECT_EQ(names, (std::vector<std::string>{"eos", "undershoot", "cdat-full-batch", "one-step-vs-long", "mini-batch",
-                                             "ablation", "dynamics"}));
+                                             "ablation", "dynamics", "safeguards"}));
   try {
     find_experiment("warmup");
     FAIL() << "no error";

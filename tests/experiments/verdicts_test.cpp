@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "experiments/verdicts.h"
 
@@ -239,6 +240,63 @@ TEST(AblationVerdict, OnTheThresholds) {
   EXPECT_EQ(outcomes(ablation_findings(a)), (std::vector<Outcome>{kFails, kFails, kHolds, kFails}));
   const AblationAdvantages diverged{{0, 1, 1}, {1, 1, 1}, {1, 1}, {1, 1, 1}, "64", "1024"};  // CDAT diverged: 0
   EXPECT_EQ(ablation_findings(diverged)[0].outcome, kUnknown);
+}
+
+// ---- safeguards (issue 11). A run whose loss goes 1 → peak → final.
+RunData loss_run(double peak, double final_loss) { return run_with({{"train_loss", {1.0, peak, final_loss}}}, final_loss); }
+RunData diverged_run() {
+  RunData run = loss_run(1.5, 0.5);
+  run.diverged = true;
+  return run;
+}
+
+TEST(SafeguardVerdict, PeakOverInitialAndBlowupAtExactlyTwice) {
+  EXPECT_EQ(peak_over_initial(loss_run(1.5, 0.25)), 1.5);
+  EXPECT_FALSE(blew_up(loss_run(2.0, 0.25)));  // on the threshold: 2 × the initial is allowed
+  EXPECT_TRUE(blew_up(loss_run(2.0000001, 0.25)));
+  EXPECT_TRUE(blew_up(diverged_run()));
+  EXPECT_EQ(peak_over_initial(diverged_run()), std::numeric_limits<double>::infinity());
+  // The final evaluation counts too: a last step that doubled the loss is a blow-up.
+  EXPECT_TRUE(blew_up(run_with({{"train_loss", {1.0, 0.5}}}, 2.5)));
+}
+
+TEST(SafeguardVerdict, OverSeedsTakesTheMedianAndCountsNotOkRunsAsInfinite) {
+  const OverSeeds s = over_seeds({loss_run(1.0, 0.5), loss_run(1.0, 0.25), diverged_run()});
+  EXPECT_EQ(s.median, 0.5);
+  EXPECT_EQ(s.low, 0.25);
+  EXPECT_EQ(s.high, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.blowups, 1);
+  EXPECT_EQ(over_seeds({loss_run(1.0, 0.5), loss_run(1.0, 0.25)}).median, 0.375);
+}
+
+TEST(SafeguardVerdict, NoBlowupHoldsOneBlowupFailsAndTheConstantComparisonIsByMedian) {
+  const std::vector<RunData> calm = {loss_run(1.0, 0.25), loss_run(1.5, 0.5), loss_run(2.0, 0.125)};
+  const std::vector<RunData> constant = {loss_run(1.0, 0.5), loss_run(1.0, 0.5), loss_run(1.0, 0.5)};
+  EXPECT_EQ(outcomes(safeguard_findings("w", calm, constant)), (std::vector<Outcome>{kHolds, kHolds}));
+  const std::vector<RunData> one_blowup = {loss_run(1.0, 0.25), loss_run(2.5, 0.125), loss_run(1.0, 0.125)};
+  EXPECT_EQ(outcomes(safeguard_findings("w", one_blowup, constant)), (std::vector<Outcome>{kFails, kHolds}));
+  // Equal medians (0.5 vs 0.5): σ = 2 does not beat the constant.
+  const std::vector<RunData> equal = {loss_run(1.0, 0.5), loss_run(1.0, 0.5), loss_run(1.0, 0.5)};
+  EXPECT_EQ(outcomes(safeguard_findings("w", equal, constant)), (std::vector<Outcome>{kHolds, kFails}));
+  RunData unfinished = loss_run(1.0, 0.5);
+  unfinished.completed = false;
+  EXPECT_EQ(outcomes(safeguard_findings("w", {unfinished}, constant)), (std::vector<Outcome>{kUnknown, kUnknown}));
+}
+
+TEST(SafeguardVerdict, ASafeguardEarnsItsPlaceByANewBlowupOrTwoCellsTenPercentWorse) {
+  const std::vector<RunData> base = {loss_run(1.0, 0.5), loss_run(1.0, 0.5), loss_run(1.0, 0.5)};
+  const std::vector<RunData> same = base;
+  // 0.5 × 1.1 = 0.55 exactly in the rule's arithmetic: on the threshold is not worse.
+  const std::vector<RunData> at_threshold = {loss_run(1.0, 0.5 * 1.1), loss_run(1.0, 0.5 * 1.1), loss_run(1.0, 0.5)};
+  const std::vector<RunData> worse = {loss_run(1.0, 0.75), loss_run(1.0, 0.75), loss_run(1.0, 0.5)};
+  const std::vector<RunData> blown = {loss_run(1.0, 0.5), loss_run(3.0, 0.5), loss_run(1.0, 0.5)};
+  EXPECT_FALSE(safeguard_earns_its_place({{base, same}, {base, same}}));
+  EXPECT_FALSE(safeguard_earns_its_place({{base, worse}, {base, same}}));  // one cell only
+  EXPECT_TRUE(safeguard_earns_its_place({{base, worse}, {base, worse}}));
+  EXPECT_FALSE(safeguard_earns_its_place({{base, at_threshold}, {base, at_threshold}}));
+  EXPECT_TRUE(safeguard_earns_its_place({{base, blown}, {base, same}}));
+  // A run that blew up with the defaults too is not the safeguard's doing.
+  EXPECT_FALSE(safeguard_earns_its_place({{blown, blown}, {base, same}}));
 }
 
 }  // namespace
