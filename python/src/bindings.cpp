@@ -39,6 +39,9 @@ py::dict stats_dict(const cdat::StepStats& s) {
   d["trials"] = s.tuner.trials;
   d["search_failed"] = s.tuner.search_failed;
   d["non_descent"] = s.tuner.non_descent;
+  d["curvature_floored"] = s.tuner.curvature_floored;
+  d["growth_capped"] = s.tuner.growth_capped;
+  d["actual_change"] = s.tuner.actual_change;
   d["curvature_fallback"] = s.curvature_fallback;
   d["warning"] = s.warning;
   return d;
@@ -131,13 +134,20 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("max_trials", &cdat::LinesearchOptions::max_trials);
 
   bind_enum(m, "EmaMode", cdat::ema_mode_names(), &cdat::parse_ema_mode);
+  bind_enum(m, "TrustCheck", cdat::trust_check_names(), &cdat::parse_trust_check);
   py::class_<cdat::CdatOptions>(m, "CdatOptions")
       .def(py::init<>())
       .def_readwrite("sigma", &cdat::CdatOptions::sigma)
       .def_readwrite("eps", &cdat::CdatOptions::eps)
       .def_readwrite("ema_beta", &cdat::CdatOptions::ema_beta)
       .def_readwrite("ema_mode", &cdat::CdatOptions::ema_mode)
-      .def_readwrite("max_lr", &cdat::CdatOptions::max_lr);
+      .def_readwrite("max_lr", &cdat::CdatOptions::max_lr)
+      .def_readwrite("loss_floor", &cdat::CdatOptions::loss_floor)
+      .def_readwrite("max_growth", &cdat::CdatOptions::max_growth)
+      .def_readwrite("trust_check", &cdat::CdatOptions::trust_check)
+      .def_readwrite("trust_ratio", &cdat::CdatOptions::trust_ratio)
+      .def_readwrite("trust_max_trials", &cdat::CdatOptions::trust_max_trials)
+      .def_static("paper_rule", &cdat::CdatOptions::paper_rule, py::arg("sigma") = 2.0, py::arg("ema_beta") = 0.0);
 
   py::class_<cdat::TunerOptions>(m, "TunerOptions")
       .def(py::init<>())

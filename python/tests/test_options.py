@@ -177,3 +177,11 @@ def test_each_direction_option_round_trips():
         # CDAT(base=name) takes the base's options too, its eps as base_eps
         optimizer = torchcdat.CDAT(tiny_params(), base="adam", **{("base_eps" if name == "eps" else name): value})
         assert options_dict(optimizer._direction.options)[name] == value, name
+
+
+def test_paper_rule_is_the_default_options_with_every_safeguard_off():
+    """include/cdat/tuner.h: loss_floor −∞ = off, max_growth 0 = off, trust_check off; σ and β as given."""
+    rule = options_dict(torchcdat.CdatTuner.paper_rule(1.5, 0.9).options.cdat)
+    expected = dict(options_dict(torchcdat.CdatTuner().options.cdat), sigma=1.5, ema_beta=0.9, loss_floor=-math.inf,
+                    max_growth=0.0, trust_check="off")
+    assert rule == expected

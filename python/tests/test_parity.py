@@ -67,20 +67,30 @@ def cross_entropy(outputs, labels):
 
 
 GD_CDAT = ["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"]
+
+
+def cli_cdat(**options):
+    """CdatTuner as `cdat train --tuner cdat` makes it: σ = 2 here, and the CLI's loss floor 0 (its losses are ≥ 0)
+    where the C++ default is −∞; the other safeguards at the C++ defaults."""
+    return lambda: torchcdat.CdatTuner(sigma=2.0, loss_floor=0.0, **options)
+
+
 # name: (the CLI's flags, torchcdat's direction, its tuner, its TunedOptimizer options)
 CONFIGS = {
-    "gd+cdat": (GD_CDAT, "gd", lambda: torchcdat.CdatTuner(sigma=2.0), {}),
-    "adam+cdat": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2"], "adam",
-                  lambda: torchcdat.CdatTuner(sigma=2.0), {}),
+    "gd+cdat": (GD_CDAT, "gd", cli_cdat(), {}),
+    "adam+cdat": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2"], "adam", cli_cdat(), {}),
     "gd+linesearch": (["--optimizer", "gd", "--tuner", "linesearch", "--lr", "0.5"], "gd",
                       lambda: torchcdat.LinesearchTuner(eta_init=0.5), {}),  # the CLI's initial guess: min(lr, eta_max)
-    "gd+cdat parabola": (GD_CDAT + ["--curvature-mode", "parabola"], "gd", lambda: torchcdat.CdatTuner(sigma=2.0),
-                         {"curvature_mode": "parabola"}),
-    "gd+cdat parabola-central": (GD_CDAT + ["--curvature-mode", "parabola-central"], "gd",
-                                 lambda: torchcdat.CdatTuner(sigma=2.0),
+    "gd+cdat parabola": (GD_CDAT + ["--curvature-mode", "parabola"], "gd", cli_cdat(), {"curvature_mode": "parabola"}),
+    "gd+cdat parabola-central": (GD_CDAT + ["--curvature-mode", "parabola-central"], "gd", cli_cdat(),
                                  {"curvature_mode": "parabola", "parabola_central": True}),
     "adam+cdat curvature-every 4": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2", "--curvature-every", "4"],
-                                    "adam", lambda: torchcdat.CdatTuner(sigma=2.0), {"curvature_every": 4}),
+                                    "adam", cli_cdat(), {"curvature_every": 4}),
+    "gd+cdat paper rule": (GD_CDAT + ["--safeguards", "false"], "gd", lambda: torchcdat.CdatTuner.paper_rule(2.0), {}),
+    "gd+cdat safeguards": (GD_CDAT + ["--loss-floor", "-0.5", "--max-growth", "1.5", "--trust-check", "every",
+                                      "--trust-ratio", "0.25"], "gd",
+                           lambda: torchcdat.CdatTuner(sigma=2.0, loss_floor=-0.5, max_growth=1.5, trust_check="every",
+                                                       trust_ratio=0.25), {}),
 }
 
 
@@ -151,7 +161,8 @@ def test_torchcdat_matches_the_pytorch_loop_of_bench_peer(repo):
     model = peer.make_model(32).to(torch.float64)
     model.load_state_dict(reference.state_dict())
     params = list(reference.parameters())
-    optimizer = torchcdat.CDAT(model.parameters(), base="gd", sigma=2.0, ema=0.0)
+    # the paper's rule, as the loop: none of CdatTuner's safeguards
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=torchcdat.CdatTuner.paper_rule(2.0))
     worst = 0.0
     for step in range(STEPS):
         loss, eta = peer.cdat_step(reference, params, x, y)

@@ -98,8 +98,10 @@ class TunedOptimizer(torch.optim.Optimizer):
     @property
     def last_stats(self):
         """What the last step measured: step, loss, lr, slope (gᵀu), curvature (uᵀHu), grad_norm, direction_norm,
-        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, curvature_fallback
-        (parabola: this step measured uᵀHu exactly instead), warning (NaN: not measured)."""
+        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, curvature_floored and
+        growth_capped (CDAT's safeguards acted), actual_change (f(w + ηu) − f(w) when the tuner evaluated it: CDAT's
+        trust check), curvature_fallback (parabola: this step measured uᵀHu exactly instead), warning (NaN: not
+        measured)."""
         return self._core.last_stats()
 
     def last_direction(self):
@@ -140,7 +142,8 @@ class TunedOptimizer(torch.optim.Optimizer):
 def CDAT(params, base="gd", sigma=None, ema=None, **options):
     """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name ("gd", "momentum", "nesterov",
     "rmsprop", "adam") or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
-    batch) and CdatTuner's other options (eps, ema_mode, max_lr, ...). With a base name, the base's options beta1,
+    batch) and CdatTuner's other options (eps, ema_mode, max_lr, the safeguards loss_floor, max_growth, trust_check,
+    ...). With a base name, the base's options beta1,
     beta2 and base_eps (its ε) are accepted too, and TunedOptimizer's options (measure_curvature, curvature_mode,
     curvature_every, ..., weight_decay, scale) always."""
     core = {k: options.pop(k) for k in list(options) if k in _OPTIMIZER_OPTIONS}

@@ -6,8 +6,9 @@ from .errors import InvalidOption
 
 
 def option_names(cpp_options):
-    """The option names of a C++ options struct (its pybind11 properties)."""
-    return sorted(name for name in dir(cpp_options) if not name.startswith("_"))
+    """The option names of a C++ options struct (its pybind11 properties; static functions such as paper_rule
+    are not options)."""
+    return sorted(name for name in dir(cpp_options) if not name.startswith("_") and not callable(getattr(cpp_options, name)))
 
 
 def _enum_type(cpp_options, key):
@@ -138,17 +139,30 @@ class LinesearchTuner(Tuner):
 
 
 class CdatTuner(Tuner):
-    """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖². Options: sigma, eps, ema_beta, ema_mode
-    ('separate' or 'ratio'), max_lr."""
+    """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖² (PAPER §2). Options: sigma, eps, ema_beta, ema_mode
+    ('separate' or 'ratio'), max_lr, and the safeguards (ours, not the paper's: docs/method.md):
+    loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, the CLI sets 0 for its
+    losses, which are ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
+    trust_check ('off', 'first' until a step is accepted (default), 'every': evaluate f(w + ηu) and halve η while
+    the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults 1
+    and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
 
     _part = "cdat"
 
     def __init__(self, **options):
         super().__init__("cdat", **options)
 
+    @classmethod
+    def paper_rule(cls, sigma=2.0, ema_beta=0.0):
+        """The paper's rule (PAPER §2) with these σ and β and none of the safeguards
+        (cdat::CdatOptions::paper_rule, the CLI's --safeguards false)."""
+        tuner = cls()
+        tuner.options.cdat = _C.CdatOptions.paper_rule(sigma, ema_beta)
+        return tuner
+
 
 class GreedyTuner(Tuner):
-    """η = −gᵀu / uᵀHu: CDAT with σ = 1 and no averaging."""
+    """η = −gᵀu / uᵀHu: CDAT's rule with σ = 1, no averaging and no safeguard (the paper's greedy rule)."""
 
     def __init__(self):
         super().__init__("greedy")
