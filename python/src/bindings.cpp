@@ -39,6 +39,10 @@ py::dict stats_dict(const cdat::StepStats& s) {
   d["trials"] = s.tuner.trials;
   d["search_failed"] = s.tuner.search_failed;
   d["non_descent"] = s.tuner.non_descent;
+  d["curvature_floored"] = s.tuner.curvature_floored;
+  d["growth_capped"] = s.tuner.growth_capped;
+  d["actual_change"] = s.tuner.actual_change;
+  d["curvature_fallback"] = s.curvature_fallback;
   d["warning"] = s.warning;
   return d;
 }
@@ -59,6 +63,14 @@ void load_state(cdat::TunedOptimizer& optimizer, const std::string& bytes) {
   torch::serialize::InputArchive archive;
   archive.load_from(bytes.data(), bytes.size());
   optimizer.load(archive);
+}
+
+// A C++ enum under the names the CLI uses (the core's name table): a name added there is bound here too.
+template <class Enum>
+void bind_enum(py::module_& m, const char* python_name, const std::vector<std::string>& names,
+               Enum (*parse)(const std::string&)) {
+  py::enum_<Enum> bound(m, python_name);
+  for (const auto& name : names) bound.value(name.c_str(), parse(name));  // `names` is static: c_str() lives on
 }
 
 py::dict eigen_dict(const cdat::EigenResult& r) {
@@ -100,9 +112,10 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("beta2", &cdat::DirectionOptions::beta2)
       .def_readwrite("eps", &cdat::DirectionOptions::eps);
 
-  py::enum_<cdat::ScheduleOptions::Decay>(m, "Decay")
-      .value("cosine", cdat::ScheduleOptions::Decay::kCosine)
-      .value("constant", cdat::ScheduleOptions::Decay::kConstant);
+  // One def_readwrite per field of each options struct: the Python layer reads the field names from these
+  // properties (torchcdat/options.py), so a field added here is an option of torchcdat at once, and
+  // python/tests/test_options.py compares them with the fields of the C++ headers.
+  bind_enum(m, "Decay", cdat::decay_names(), &cdat::parse_decay);
   py::class_<cdat::ScheduleOptions>(m, "ScheduleOptions")
       .def(py::init<>())
       .def_readwrite("peak_lr", &cdat::ScheduleOptions::peak_lr)
@@ -120,16 +133,21 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("eta_init", &cdat::LinesearchOptions::eta_init)
       .def_readwrite("max_trials", &cdat::LinesearchOptions::max_trials);
 
-  py::enum_<cdat::CdatOptions::EmaMode>(m, "EmaMode")
-      .value("separate", cdat::CdatOptions::EmaMode::kSeparate)
-      .value("ratio", cdat::CdatOptions::EmaMode::kRatio);
+  bind_enum(m, "EmaMode", cdat::ema_mode_names(), &cdat::parse_ema_mode);
+  bind_enum(m, "TrustCheck", cdat::trust_check_names(), &cdat::parse_trust_check);
   py::class_<cdat::CdatOptions>(m, "CdatOptions")
       .def(py::init<>())
       .def_readwrite("sigma", &cdat::CdatOptions::sigma)
       .def_readwrite("eps", &cdat::CdatOptions::eps)
       .def_readwrite("ema_beta", &cdat::CdatOptions::ema_beta)
       .def_readwrite("ema_mode", &cdat::CdatOptions::ema_mode)
-      .def_readwrite("max_lr", &cdat::CdatOptions::max_lr);
+      .def_readwrite("max_lr", &cdat::CdatOptions::max_lr)
+      .def_readwrite("loss_floor", &cdat::CdatOptions::loss_floor)
+      .def_readwrite("max_growth", &cdat::CdatOptions::max_growth)
+      .def_readwrite("trust_check", &cdat::CdatOptions::trust_check)
+      .def_readwrite("trust_ratio", &cdat::CdatOptions::trust_ratio)
+      .def_readwrite("trust_max_trials", &cdat::CdatOptions::trust_max_trials)
+      .def_static("paper_rule", &cdat::CdatOptions::paper_rule, py::arg("sigma") = 2.0, py::arg("ema_beta") = 0.0);
 
   py::class_<cdat::TunerOptions>(m, "TunerOptions")
       .def(py::init<>())
@@ -138,16 +156,16 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("linesearch", &cdat::TunerOptions::linesearch)
       .def_readwrite("cdat", &cdat::TunerOptions::cdat);
 
-  py::enum_<cdat::CurvatureMode>(m, "CurvatureMode")
-      .value("exact", cdat::CurvatureMode::kExact)
-      .value("secant", cdat::CurvatureMode::kSecant)
-      .value("fd", cdat::CurvatureMode::kFiniteDifference)
-      .value("forward", cdat::CurvatureMode::kForwardOverReverse);
+  bind_enum(m, "CurvatureMode", cdat::curvature_mode_names(), &cdat::parse_curvature_mode);
   py::class_<cdat::TunedOptimizerOptions>(m, "TunedOptimizerOptions")
       .def(py::init<>())
       .def_readwrite("measure_curvature", &cdat::TunedOptimizerOptions::measure_curvature)
       .def_readwrite("curvature_mode", &cdat::TunedOptimizerOptions::curvature_mode)
       .def_readwrite("fd_step", &cdat::TunedOptimizerOptions::fd_step)
+      .def_readwrite("parabola_step", &cdat::TunedOptimizerOptions::parabola_step)
+      .def_readwrite("parabola_central", &cdat::TunedOptimizerOptions::parabola_central)
+      .def_readwrite("curvature_every", &cdat::TunedOptimizerOptions::curvature_every)
+      .def_readwrite("measure_curvature_every", &cdat::TunedOptimizerOptions::measure_curvature_every)
       .def_readwrite("write_grad", &cdat::TunedOptimizerOptions::write_grad)
       .def_readwrite("clip_norm", &cdat::TunedOptimizerOptions::clip_norm);
 

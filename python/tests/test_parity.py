@@ -66,12 +66,31 @@ def cross_entropy(outputs, labels):
     return -torch.log_softmax(outputs, 1).gather(1, labels.unsqueeze(1)).mean()
 
 
+GD_CDAT = ["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"]
+
+
+def cli_cdat(**options):
+    """CdatTuner as `cdat train --tuner cdat` makes it: σ = 2 here, and the CLI's loss floor 0 (its losses are ≥ 0)
+    where the C++ default is −∞; the other safeguards at the C++ defaults."""
+    return lambda: torchcdat.CdatTuner(sigma=2.0, loss_floor=0.0, **options)
+
+
+# name: (the CLI's flags, torchcdat's direction, its tuner, its TunedOptimizer options)
 CONFIGS = {
-    "gd+cdat": (["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"], "gd", lambda: torchcdat.CdatTuner(sigma=2.0)),
-    "adam+cdat": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2"], "adam",
-                  lambda: torchcdat.CdatTuner(sigma=2.0)),
+    "gd+cdat": (GD_CDAT, "gd", cli_cdat(), {}),
+    "adam+cdat": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2"], "adam", cli_cdat(), {}),
     "gd+linesearch": (["--optimizer", "gd", "--tuner", "linesearch", "--lr", "0.5"], "gd",
-                      lambda: torchcdat.LinesearchTuner(eta_init=0.5)),  # the CLI's initial guess: min(lr, eta_max)
+                      lambda: torchcdat.LinesearchTuner(eta_init=0.5), {}),  # the CLI's initial guess: min(lr, eta_max)
+    "gd+cdat parabola": (GD_CDAT + ["--curvature-mode", "parabola"], "gd", cli_cdat(), {"curvature_mode": "parabola"}),
+    "gd+cdat parabola-central": (GD_CDAT + ["--curvature-mode", "parabola-central"], "gd", cli_cdat(),
+                                 {"curvature_mode": "parabola", "parabola_central": True}),
+    "adam+cdat curvature-every 4": (["--optimizer", "adam", "--tuner", "cdat", "--sigma", "2", "--curvature-every", "4"],
+                                    "adam", cli_cdat(), {"curvature_every": 4}),
+    "gd+cdat paper rule": (GD_CDAT + ["--safeguards", "false"], "gd", lambda: torchcdat.CdatTuner.paper_rule(2.0), {}),
+    "gd+cdat safeguards": (GD_CDAT + ["--loss-floor", "-0.5", "--max-growth", "1.5", "--trust-check", "every",
+                                      "--trust-ratio", "0.25"], "gd",
+                           lambda: torchcdat.CdatTuner(sigma=2.0, loss_floor=-0.5, max_growth=1.5, trust_check="every",
+                                                       trust_ratio=0.25), {}),
 }
 
 
@@ -87,7 +106,7 @@ def archive_tensors(module):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
-    flags, direction, tuner = CONFIGS[name]
+    flags, direction, tuner, options = CONFIGS[name]
     images, labels = write_idx_dataset(tmp_path)
     run = tmp_path / "run"
     subprocess.run([str(cdat_bin), "train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--train-size", "0",
@@ -105,7 +124,7 @@ def test_torchcdat_matches_cdat_train(name, tmp_path, cdat_bin):
         initial_loss = cross_entropy(model(x), labels).item()
     assert initial_loss == float(archive_tensors(checkpoint)["meta.initial_loss"])
     # the CLI's defaults: uᵀHu only where the tuner needs it (--sharpness-every 0: no diagnostic steps)
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner())
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction=direction, tuner=tuner(), **options)
     rows = []
     for step in range(STEPS):
         optimizer.step(lambda: cross_entropy(model(x), labels))
@@ -142,7 +161,8 @@ def test_torchcdat_matches_the_pytorch_loop_of_bench_peer(repo):
     model = peer.make_model(32).to(torch.float64)
     model.load_state_dict(reference.state_dict())
     params = list(reference.parameters())
-    optimizer = torchcdat.CDAT(model.parameters(), base="gd", sigma=2.0, ema=0.0)
+    # the paper's rule, as the loop: none of CdatTuner's safeguards
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=torchcdat.CdatTuner.paper_rule(2.0))
     worst = 0.0
     for step in range(STEPS):
         loss, eta = peer.cdat_step(reference, params, x, y)

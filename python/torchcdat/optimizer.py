@@ -4,10 +4,15 @@ import torch
 
 from . import _C
 from .errors import InvalidOption
-from .options import CdatTuner, as_direction, as_tuner, fill_options
+from .options import CdatTuner, as_direction, as_tuner, fill_options, option_names, options_dict
 
 # The per-group options (cdat::ParamGroup, a group's "params" aside).
 _GROUP_OPTIONS = ("weight_decay", "scale")
+# Everything TunedOptimizer takes besides params, direction and tuner: cdat::TunedOptimizerOptions' fields and the
+# group options.
+_OPTIMIZER_OPTIONS = frozenset(option_names(_C.TunedOptimizerOptions())) | frozenset(_GROUP_OPTIONS)
+# CDAT's names of the base's options (cdat::DirectionOptions): its eps is base_eps (eps is the tuner's).
+_BASE_OPTIONS = frozenset("base_eps" if k == "eps" else k for k in option_names(_C.DirectionOptions()))
 
 
 class TunedOptimizer(torch.optim.Optimizer):
@@ -23,8 +28,18 @@ class TunedOptimizer(torch.optim.Optimizer):
         weight_decay, scale: the defaults of the group options: decoupled weight decay (u ← u − weight_decay·w)
             and the multiplier on the group's share of the update (0 freezes the group); η is one for all.
         measure_curvature: also measure uᵀHu when the tuner does not need it (last_stats["curvature"]).
-        curvature_mode: "exact" (double backward, default), "secant", "fd" or "forward".
-        fd_step: the relative step of curvature_mode="fd".
+        measure_curvature_every: also measure uᵀHu on the steps whose index is a multiple of this (default 0: never).
+        curvature_mode: how a step obtains uᵀHu: "exact" (double backward on the step's forward pass, default),
+            "forward" (forward-over-reverse), "secant" (from consecutive gradients: free, one step late), "fd"
+            (central finite differences of the gradient) or "parabola" (the parabola through f(w), gᵀu and
+            f(w + hu): one forward pass without a graph; a step whose estimate is unreliable measures exactly
+            instead and says so in last_stats["curvature_fallback"]).
+        fd_step: the relative step of curvature_mode="fd" (and of "parabola" on its first step).
+        parabola_step: curvature_mode="parabola": h = parabola_step·η_{t−1} (default 0.1).
+        parabola_central: curvature_mode="parabola": the central parabola through f(w ± hu), O(h²), two forward
+            passes (default False).
+        curvature_every: measure the directional curvature uᵀHu/‖u‖² every K steps and use the last measurement
+            times ‖u_t‖² in between (default 1: every step).
         write_grad: after each step, p.grad holds that step's gradient (default True).
         clip_norm: > 0 clips the gradient by its global norm before the direction (default 0: off).
     """
@@ -76,9 +91,17 @@ class TunedOptimizer(torch.optim.Optimizer):
         super().zero_grad(set_to_none=set_to_none)
 
     @property
+    def options(self):
+        """The core's options (cdat::TunedOptimizerOptions) as a dict, enums by name."""
+        return options_dict(self._options)
+
+    @property
     def last_stats(self):
         """What the last step measured: step, loss, lr, slope (gᵀu), curvature (uᵀHu), grad_norm, direction_norm,
-        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, warning (NaN: not measured)."""
+        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, curvature_floored and
+        growth_capped (CDAT's safeguards acted), actual_change (f(w + ηu) − f(w) when the tuner evaluated it: CDAT's
+        trust check), curvature_fallback (parabola: this step measured uᵀHu exactly instead), warning (NaN: not
+        measured)."""
         return self._core.last_stats()
 
     def last_direction(self):
@@ -119,13 +142,12 @@ class TunedOptimizer(torch.optim.Optimizer):
 def CDAT(params, base="gd", sigma=None, ema=None, **options):
     """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name ("gd", "momentum", "nesterov",
     "rmsprop", "adam") or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
-    batch) and CdatTuner's other options eps, ema_mode, max_lr. With a base name, the base's options beta1, beta2
-    and base_eps (its ε) are accepted too, and TunedOptimizer's measure_curvature, curvature_mode,
-    fd_step, write_grad, clip_norm, weight_decay, scale always."""
-    core = {k: options.pop(k) for k in list(options)
-            if k in ("measure_curvature", "curvature_mode", "fd_step", "write_grad", "clip_norm", "weight_decay", "scale")}
-    base_options = {("eps" if k == "base_eps" else k): options.pop(k)
-                    for k in list(options) if k in ("beta1", "beta2", "base_eps")}
+    batch) and CdatTuner's other options (eps, ema_mode, max_lr, the safeguards loss_floor, max_growth, trust_check,
+    ...). With a base name, the base's options beta1,
+    beta2 and base_eps (its ε) are accepted too, and TunedOptimizer's options (measure_curvature, curvature_mode,
+    curvature_every, ..., weight_decay, scale) always."""
+    core = {k: options.pop(k) for k in list(options) if k in _OPTIMIZER_OPTIONS}
+    base_options = {("eps" if k == "base_eps" else k): options.pop(k) for k in list(options) if k in _BASE_OPTIONS}
     if sigma is not None:
         options["sigma"] = sigma
     if ema is not None:

@@ -4,12 +4,17 @@ and the core checks the ranges (InvalidOption names the option)."""
 from . import _C
 from .errors import InvalidOption
 
-_ENUMS = {"ema_mode": _C.EmaMode, "decay": _C.Decay, "curvature_mode": _C.CurvatureMode}
-
 
 def option_names(cpp_options):
-    """The option names of a C++ options struct (its pybind11 properties)."""
-    return sorted(name for name in dir(cpp_options) if not name.startswith("_"))
+    """The option names of a C++ options struct (its pybind11 properties; static functions such as paper_rule
+    are not options)."""
+    return sorted(name for name in dir(cpp_options) if not name.startswith("_") and not callable(getattr(cpp_options, name)))
+
+
+def _enum_type(cpp_options, key):
+    """The pybind11 enum of an option (e.g. _C.CurvatureMode), or None for a number or flag."""
+    kind = type(getattr(cpp_options, key))
+    return kind if hasattr(kind, "__members__") else None
 
 
 def fill_options(cpp_options, values, what):
@@ -18,8 +23,9 @@ def fill_options(cpp_options, values, what):
     for key, value in values.items():
         if key not in valid:
             raise InvalidOption(f"{what}: unknown option '{key}' (valid: {', '.join(valid)})")
-        if key in _ENUMS and isinstance(value, str):
-            members = _ENUMS[key].__members__
+        enum = _enum_type(cpp_options, key)
+        if enum is not None and isinstance(value, str):
+            members = enum.__members__
             if value not in members:
                 raise InvalidOption(f"{what} {key} must be one of {', '.join(members)}, got '{value}'")
             value = members[value]
@@ -35,7 +41,7 @@ def options_dict(cpp_options):
     out = {}
     for key in option_names(cpp_options):
         value = getattr(cpp_options, key)
-        out[key] = value.name if key in _ENUMS else value
+        out[key] = value.name if _enum_type(cpp_options, key) is not None else value
     return out
 
 
@@ -133,17 +139,30 @@ class LinesearchTuner(Tuner):
 
 
 class CdatTuner(Tuner):
-    """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖². Options: sigma, eps, ema_beta, ema_mode
-    ('separate' or 'ratio'), max_lr."""
+    """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖² (PAPER §2). Options: sigma, eps, ema_beta, ema_mode
+    ('separate' or 'ratio'), max_lr, and the safeguards (ours, not the paper's: docs/method.md):
+    loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, the CLI sets 0 for its
+    losses, which are ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
+    trust_check ('off', 'first' until a step is accepted (default), 'every': evaluate f(w + ηu) and halve η while
+    the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults 1
+    and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
 
     _part = "cdat"
 
     def __init__(self, **options):
         super().__init__("cdat", **options)
 
+    @classmethod
+    def paper_rule(cls, sigma=2.0, ema_beta=0.0):
+        """The paper's rule (PAPER §2) with these σ and β and none of the safeguards
+        (cdat::CdatOptions::paper_rule, the CLI's --safeguards false)."""
+        tuner = cls()
+        tuner.options.cdat = _C.CdatOptions.paper_rule(sigma, ema_beta)
+        return tuner
+
 
 class GreedyTuner(Tuner):
-    """η = −gᵀu / uᵀHu: CDAT with σ = 1 and no averaging."""
+    """η = −gᵀu / uᵀHu: CDAT's rule with σ = 1, no averaging and no safeguard (the paper's greedy rule)."""
 
     def __init__(self):
         super().__init__("greedy")
