@@ -7,7 +7,11 @@
         [--modes exact,parabola] [--seeds 0,1,2] [--sigmas 1,2] [--directions gd,adam] \\
         [--workloads mlp,cnn,nanolm] [--extra "--curvature-every 4"]
 
-Runs are sequential with --threads 1; a finished run (summary.json present) is not run again.
+A mode is MODE[:K][@T]: curvature mode MODE, measured every K steps (default 1), with T intra-op threads
+(default 1). `exact@2` is exact CDAT whose reductions are summed in another order: the same mathematics,
+other floating-point rounding, the closed loop's reproducibility floor.
+
+Runs are sequential; a finished run (summary.json present) is not run again.
 """
 import argparse
 import json
@@ -27,14 +31,22 @@ WORKLOADS = {
 }
 
 
-def run(cdat, out, workload, direction, sigma, seed, mode, extra):
-    """One run; `mode` is a curvature mode, or MODE:K for that mode measured every K steps."""
+def parse_mode(mode):
+    """MODE[:K][@T] -> (curvature mode, every K steps, T threads)."""
+    mode, _, threads = mode.partition("@")
     curvature_mode, _, every = mode.partition(":")
-    folder = Path(out) / f"{workload}-{direction}-s{sigma}-{mode.replace(':', '-every')}-seed{seed}"
+    return curvature_mode, every or "1", threads or "1"
+
+
+def run(cdat, out, workload, direction, sigma, seed, mode, extra):
+    """One run of `mode` (MODE[:K][@T], see above)."""
+    curvature_mode, every, threads = parse_mode(mode)
+    folder = Path(out) / f"{workload}-{direction}-s{sigma}-{mode.replace(':', '-every').replace('@', '-threads')}-seed{seed}"
     summary = folder / "summary.json"
     if not summary.exists():
         args = (f"train {WORKLOADS[workload]} --optimizer {direction} --tuner cdat --sigma {sigma} --seed {seed}"
-                f" --curvature-mode {curvature_mode} --curvature-every {every or 1} --sharpness-every 0 --threads 1 --out {folder} {extra}")
+                f" --curvature-mode {curvature_mode} --curvature-every {every} --sharpness-every 0 --threads {threads}"
+                f" --out {folder} {extra}")
         subprocess.run([cdat] + shlex.split(args), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not summary.exists():
         return {"final_train_loss": None, "diverged": True, "curvature_fallbacks": 0, "wall_time_s": 0.0}
@@ -45,7 +57,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--cdat", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--modes", default="exact,parabola", help="curvature modes, MODE:K = measured every K steps")
+    p.add_argument("--modes", default="exact,parabola", help="modes MODE[:K][@T]: measured every K steps, T threads")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--sigmas", default="1,2")
     p.add_argument("--directions", default="gd,adam")
