@@ -3,12 +3,14 @@
 //   cnn:    the small CNN × 1024 Fashion-MNIST images;
 //   nanolm: the small NanoLM × 32 sequences of 64 characters of Tiny Shakespeare.
 //   plus, on MSE, GD / exact CDAT / forward-over-reverse CDAT (cross-entropy has no forward-AD support);
-//   the parabola modes (one or two forwards) and amortised curvature (every 4 steps).
+//   the parabola modes (one or two forwards) and amortised curvature (every 4 steps);
+//   plus, on mlp, a whole constant-LR training run (cdat::train::run_training) per step.
 // Ratios are printed from the same run (bench/ratio_reporter.h). `--benchmark_filter=mlp` runs one workload.
 #include <benchmark/benchmark.h>
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -19,6 +21,8 @@
 #include "models/loss.h"
 #include "models/model.h"
 #include "ratio_reporter.h"
+#include "train/run_config.h"
+#include "train/runner.h"
 
 namespace {
 
@@ -229,6 +233,52 @@ void BM_LinesearchStep(benchmark::State& s, std::string n) {
   run_steps(s, n, [] { return std::make_unique<cdat::LinesearchTuner>(); });
 }
 
+// A constant-LR training run (cdat::train::run_training, the CLI's loop) on the mlp workload's model and data
+// sizes, timed per step: two run lengths, and the difference divided by the extra steps, so that data
+// loading, the initial and final evaluations, the checkpoint and summary.json cancel. The runs are 25 and 125
+// steps: with a Lanczos sharpness every 25 steps (the default) the long run has exactly 4 more (at steps 25,
+// 50, 75 and 100), the steady-state rate. The images are the class-balanced subset of the CLI, not the first
+// 4096 as above; the cost is the same.
+constexpr int64_t kShortRun = 25, kLongRun = 125;
+
+cdat::train::RunConfig constant_lr_run(const std::string& name, int64_t sharpness_every) {
+  if (name != "mlp") throw std::invalid_argument("ConstantLrRun: only the mlp workload");
+  cdat::train::RunConfig c;
+  c.train_size = 4096;
+  c.model = "mlp";
+  c.width = 512;
+  c.depth = 2;
+  c.activation = "relu";
+  c.loss = "ce";
+  c.optimizer = "gd";
+  c.tuner = "constant";
+  c.lr = 0.01;
+  c.sharpness_every = sharpness_every;
+  c.out = (std::filesystem::temp_directory_path() / "step_bench_constant_lr_run").string();
+  return c;
+}
+
+double seconds_of_run(cdat::train::RunConfig config, int64_t steps) {
+  config.steps = steps;
+  const auto start = std::chrono::steady_clock::now();
+  const auto summary = cdat::train::run_training(config, {});
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  if (summary.diverged || summary.steps != steps) throw std::runtime_error("ConstantLrRun: the run did not finish");
+  return seconds.count();
+}
+
+void constant_lr_run_per_step(benchmark::State& state, const std::string& name, int64_t sharpness_every) {
+  const auto config = constant_lr_run(name, sharpness_every);
+  for (auto _ : state) {
+    const double short_run = seconds_of_run(config, kShortRun), long_run = seconds_of_run(config, kLongRun);
+    state.SetIterationTime((long_run - short_run) / static_cast<double>(kLongRun - kShortRun));
+  }
+  std::filesystem::remove_all(config.out);
+}
+
+void BM_ConstantLrRun(benchmark::State& s, std::string n) { constant_lr_run_per_step(s, n, 25); }
+void BM_ConstantLrRunNoSharpness(benchmark::State& s, std::string n) { constant_lr_run_per_step(s, n, 0); }
+
 const std::vector<std::string> kWorkloads = {"mlp", "cnn", "nanolm"};
 const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string)>> kBenchmarks = {
     {"Gradient", BM_Gradient},
@@ -258,6 +308,13 @@ int main(int argc, char** argv) {
     for (const auto& [name, fn] : kBenchmarks) {
       benchmark::RegisterBenchmark((name + "/" + w).c_str(), fn, w)->Unit(benchmark::kMillisecond)->MinTime(1.0);
     }
+    if (w == "mlp") {  // one timed pair of runs each: 150 steps, about 20–40 s
+      for (const auto& [name, fn] : {std::pair{"ConstantLrRun", BM_ConstantLrRun},
+                                     std::pair{"ConstantLrRunNoSharpness", BM_ConstantLrRunNoSharpness}}) {
+        benchmark::RegisterBenchmark((std::string(name) + "/" + w).c_str(), fn, w)
+            ->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+      }
+    }
     for (const auto& [label, num, den] : std::vector<std::tuple<std::string, std::string, std::string>>{
              {"CDAT step / GD step", "CdatStep", "GdStep"},
              {"CDAT secant step / GD step", "CdatSecantStep", "GdStep"},
@@ -268,6 +325,8 @@ int main(int argc, char** argv) {
              {"CDAT parabola, curvature every 4 / GD step", "CdatParabolaAmortised4Step", "GdStep"},
              {"greedy step / GD step", "GreedyStep", "GdStep"},
              {"linesearch step / GD step", "LinesearchStep", "GdStep"},
+             {"constant-LR run (default flags) / GD step", "ConstantLrRun", "GdStep"},
+             {"constant-LR run (no sharpness) / GD step", "ConstantLrRunNoSharpness", "GdStep"},
              {"MSE: CDAT step / GD step", "CdatStepMse", "GdStepMse"},
              {"MSE: CDAT forward-over-reverse step / GD step", "CdatForwardStepMse", "GdStepMse"},
              {"GD step / gradient", "GdStep", "Gradient"},

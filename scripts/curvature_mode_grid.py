@@ -5,9 +5,13 @@
 
     scripts/curvature_mode_grid.py --cdat build/apps/cdat/cdat --out /tmp/grid \\
         [--modes exact,parabola] [--seeds 0,1,2] [--sigmas 1,2] [--directions gd,adam] \\
-        [--workloads mlp,cnn,nanolm] [--extra "--curvature-every 4"]
+        [--workloads mlp,cnn,nanolm] [--extra "--curvature-every 4"] [--per-seed]
 
-Runs are sequential with --threads 1; a finished run (summary.json present) is not run again.
+A mode is MODE[:K][@T]: curvature mode MODE, measured every K steps (default 1), with T intra-op threads
+(default 1). `exact@2` is exact CDAT whose reductions are summed in another order: the same mathematics,
+other floating-point rounding, the closed loop's reproducibility floor.
+
+Runs are sequential; a finished run (summary.json present) is not run again.
 """
 import argparse
 import json
@@ -27,30 +31,45 @@ WORKLOADS = {
 }
 
 
-def run(cdat, out, workload, direction, sigma, seed, mode, extra):
-    """One run; `mode` is a curvature mode, or MODE:K for that mode measured every K steps."""
+def parse_mode(mode):
+    """MODE[:K][@T] -> (curvature mode, every K steps, T threads)."""
+    mode, _, threads = mode.partition("@")
     curvature_mode, _, every = mode.partition(":")
-    folder = Path(out) / f"{workload}-{direction}-s{sigma}-{mode.replace(':', '-every')}-seed{seed}"
+    return curvature_mode, every or "1", threads or "1"
+
+
+def run(cdat, out, workload, direction, sigma, seed, mode, extra):
+    """One run of `mode` (MODE[:K][@T], see above)."""
+    curvature_mode, every, threads = parse_mode(mode)
+    folder = Path(out) / f"{workload}-{direction}-s{sigma}-{mode.replace(':', '-every').replace('@', '-threads')}-seed{seed}"
     summary = folder / "summary.json"
     if not summary.exists():
         args = (f"train {WORKLOADS[workload]} --optimizer {direction} --tuner cdat --sigma {sigma} --seed {seed}"
-                f" --curvature-mode {curvature_mode} --curvature-every {every or 1} --sharpness-every 0 --threads 1 --out {folder} {extra}")
+                f" --curvature-mode {curvature_mode} --curvature-every {every} --sharpness-every 0 --threads {threads}"
+                f" --out {folder} {extra}")
         subprocess.run([cdat] + shlex.split(args), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not summary.exists():
         return {"final_train_loss": None, "diverged": True, "curvature_fallbacks": 0, "wall_time_s": 0.0}
     return json.loads(summary.read_text())
 
 
+def seed_ratios(losses, reference):
+    """Each seed's final loss over the reference mode's, "div" where either run diverged."""
+    return ", ".join("div" if x is None or r is None else f"{x / r:.3f}" for x, r in zip(losses, reference))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--cdat", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--modes", default="exact,parabola", help="curvature modes, MODE:K = measured every K steps")
+    p.add_argument("--modes", default="exact,parabola", help="modes MODE[:K][@T]: measured every K steps, T threads")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--sigmas", default="1,2")
     p.add_argument("--directions", default="gd,adam")
     p.add_argument("--workloads", default="mlp,cnn,nanolm")
     p.add_argument("--extra", default="", help="flags added to every run")
+    p.add_argument("--per-seed", action="store_true",
+                   help="also print each seed's ratio against the first mode's run of the same seed")
     a = p.parse_args()
     modes = a.modes.split(",")
     print(f"| workload | direction | σ | " + " | ".join(f"{m}: median final loss [range], diverged" for m in modes)
@@ -59,7 +78,7 @@ def main():
     for workload in a.workloads.split(","):
         for direction in a.directions.split(","):
             for sigma in a.sigmas.split(","):
-                cells, medians, fallbacks = [], [], []
+                cells, medians, fallbacks, per_seed = [], [], [], []
                 for mode in modes:
                     results = [run(a.cdat, a.out, workload, direction, sigma, seed, mode, a.extra)
                                for seed in a.seeds.split(",")]
@@ -71,7 +90,10 @@ def main():
                     span = f"[{min(finite):.4g}, {max(finite):.4g}]" if finite else "[–]"
                     cells.append(f"{median:.4g} {span}, {diverged}")
                     fallbacks.append(statistics.median(r.get("curvature_fallbacks", 0) for r in results))
+                    per_seed.append([None if r["diverged"] else r["final_train_loss"] for r in results])
                 ratios = [f"{m / medians[0]:.3f}" for m in medians[1:]]
+                if a.per_seed:
+                    ratios = [f"{ratio} ({seed_ratios(losses, per_seed[0])})" for ratio, losses in zip(ratios, per_seed[1:])]
                 print(f"| {workload} | {direction} | {sigma} | " + " | ".join(cells) + " | " + " | ".join(ratios)
                       + f" | {' / '.join(f'{f:g}' for f in fallbacks)} |", flush=True)
 
