@@ -141,7 +141,7 @@ struct CdatOptions {
   // The trust check evaluates f(w + ηu) (one forward pass a trial) and halves η while the loss rises
   // more than trust_ratio · η·n above the quadratic model's prediction −η n + η² d / 2; after
   // trust_max_trials rejected trials, η = 0 for the step.
-  TrustCheck trust_check = TrustCheck::kFirstStep;
+  TrustCheck trust_check = TrustCheck::kEveryStep;
   double trust_ratio = 0.25;
   int trust_max_trials = 20;
 

@@ -42,6 +42,16 @@ std::string run_name(const train::RunConfig& config) {
   key.out.clear();
   key.nproc = train::RunConfig{}.nproc;
   key.dist_timeout = train::RunConfig{}.dist_timeout;
+  // Keys without effect are not part of a run's identity: CDAT's safeguard options outside a CDAT run with
+  // safeguards (a change of their defaults then renames only those runs).
+  if (config.tuner != "cdat" || !config.safeguards) {
+    const train::RunConfig defaults;
+    key.safeguards = config.tuner == "cdat" ? config.safeguards : defaults.safeguards;
+    key.loss_floor = defaults.loss_floor;
+    key.max_growth = defaults.max_growth;
+    key.trust_check = defaults.trust_check;
+    key.trust_ratio = defaults.trust_ratio;
+  }
   std::string tuner = config.tuner;
   if (config.tuner == "constant" || config.tuner == "schedule") tuner += "-lr" + compact(config.lr);
   if (config.tuner == "cdat") tuner += "-s" + compact(config.sigma) + (config.ema > 0 ? "-ema" + compact(config.ema) : "");

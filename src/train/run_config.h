@@ -49,7 +49,7 @@ struct RunConfig {
   bool safeguards = true;                 // cdat: false = the paper's rule (the four keys below are then ignored)
   double loss_floor = 0.0;                // cdat: d ≥ n²/(2(f − loss_floor)); -inf = off
   double max_growth = 2.0;                // cdat: η_t ≤ max_growth·η_{t−1}; 0 = off
-  std::string trust_check = "first";      // cdat: off, first, every
+  std::string trust_check = "every";      // cdat: off, first, every
   double trust_ratio = 0.25;              // cdat: tolerated rise above the quadratic model, in units of η·n
   std::string tuner_options;              // options of a registered tuner: "name=value,..." (TunerOptions::extra)
   double ls_c = 1e-4, ls_kappa_down = 0.8, ls_kappa_up = 1.5, ls_eta_max = 1.0;

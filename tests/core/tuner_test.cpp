@@ -289,7 +289,7 @@ TEST(CdatSafeguards, PaperRuleSwitchesEverySafeguardOffAndDefaultsSwitchThemOn) 
   const CdatOptions defaults;  // the core cannot know a lower bound of the user's loss
   EXPECT_EQ(defaults.loss_floor, -std::numeric_limits<double>::infinity());
   EXPECT_EQ(defaults.max_growth, 2.0);
-  EXPECT_EQ(defaults.trust_check, CdatOptions::TrustCheck::kFirstStep);
+  EXPECT_EQ(defaults.trust_check, CdatOptions::TrustCheck::kEveryStep);
   EXPECT_EQ(defaults.trust_ratio, 0.25);
 }
 

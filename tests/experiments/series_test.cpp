@@ -67,5 +67,29 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
   EXPECT_NE(run_name(a), run_name(b));
 }
 
+// CDAT's safeguard keys name a run only where they act: in a CDAT run with safeguards on.
+TEST(RunName, SafeguardKeysCountOnlyInACdatRunWithSafeguards) {
+  train::RunConfig constant;
+  constant.tuner = "constant";
+  train::RunConfig other = constant;
+  other.trust_check = "off";
+  other.max_growth = 0.0;
+  other.safeguards = false;
+  EXPECT_EQ(run_name(constant), run_name(other));
+  train::RunConfig paper;
+  paper.tuner = "cdat";
+  paper.safeguards = false;
+  train::RunConfig paper_other = paper;
+  paper_other.trust_check = "first";
+  paper_other.loss_floor = -1.0;
+  EXPECT_EQ(run_name(paper), run_name(paper_other));
+  train::RunConfig guarded = paper;
+  guarded.safeguards = true;
+  EXPECT_NE(run_name(paper), run_name(guarded));
+  train::RunConfig guarded_other = guarded;
+  guarded_other.trust_check = "first";
+  EXPECT_NE(run_name(guarded), run_name(guarded_other));
+}
+
 }  // namespace
 }  // namespace cdat::experiments
