@@ -3,8 +3,9 @@
 workload: full-batch GD + CDAT σ = 2 on an MLP 784-W-W-10 (ReLU) over N Fashion-MNIST images, cross-entropy.
 Also the same loop in plain PyTorch (bench/peer/cdat_loop.py's step). All three are timed in this one run,
 alternating, each round a fresh process for each (peer_loop; this script with --worker), with the same thread
-count and the same initial weights (so the same trajectory: the final losses agree); prints each round, the
-medians and their ratios, and /proc/loadavg; then torchcdat and plain PyTorch alternating step by step in one
+count and the same initial weights (so C++ and torchcdat follow the same trajectory: their final losses agree);
+prints each round (with the Python sides' minor page faults a step), the medians and their ratios, and
+/proc/loadavg; then torchcdat and plain PyTorch alternating step by step in one
 process.
 
 Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 128] [--samples 1024]
@@ -14,6 +15,7 @@ import argparse
 import os
 import importlib.util
 import pathlib
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,17 +44,25 @@ def model_like_peer_loop(width):
     return torch.nn.Sequential(first, torch.nn.ReLU(), hidden, torch.nn.ReLU(), out)
 
 
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def timed_steps(step, steps):
     """Runs `step` `steps` times; per step the wall time and this process's CPU time (all threads), in ms.
-    Returns (mean wall, median wall, median CPU): the CPU-time median resists other load on the machine."""
+    Returns (mean wall, median wall, median CPU, minor page faults a step): the CPU-time median resists other
+    load on the machine; the page faults show glibc giving the heap back and faulting it in again each step
+    (docs/performance.md#torchcdat-against-the-c-loop)."""
     wall, cpu = [], []
+    faults = minor_faults()
     start = time.perf_counter()
     for _ in range(steps):
         w0, c0 = time.perf_counter(), time.process_time()
         step()
         cpu.append(1000 * (time.process_time() - c0))
         wall.append(1000 * (time.perf_counter() - w0))
-    return 1000 * (time.perf_counter() - start) / steps, statistics.median(wall), statistics.median(cpu)
+    return (1000 * (time.perf_counter() - start) / steps, statistics.median(wall), statistics.median(cpu),
+            (minor_faults() - faults) / steps)
 
 
 def torchcdat_ms_per_step(x, y, width, steps):
@@ -66,7 +76,8 @@ def torchcdat_ms_per_step(x, y, width, steps):
 
 def read_timings(out):
     values = dict(line.split()[:2] for line in out.splitlines() if line.strip())
-    timings = tuple(float(values[k]) for k in ("ms_per_step", "median_ms_per_step", "median_cpu_ms_per_step"))
+    keys = ("ms_per_step", "median_ms_per_step", "median_cpu_ms_per_step", "minor_faults_per_step")
+    timings = tuple(float(values[k]) for k in keys if k in values)  # peer_loop does not count page faults
     return timings, float(values["final_loss"])
 
 
@@ -153,7 +164,7 @@ def main():
         else:
             ms, loss = pytorch_ms_per_step(peer, x, y, a.width, a.steps)
         print(f"ms_per_step {ms[0]:.3f}\nmedian_ms_per_step {ms[1]:.3f}\nmedian_cpu_ms_per_step {ms[2]:.3f}\n"
-              f"final_loss {loss:.6f}")
+              f"minor_faults_per_step {ms[3]:.1f}\nfinal_loss {loss:.6f}")
         return
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
@@ -171,7 +182,8 @@ def main():
             ms, loss = sides[name]()
             for kind, value in zip(kinds, ms):
                 times[name][kind].append(value)
-            line.append(f"{name} {ms[0]:7.3f} / {ms[1]:7.3f} / {ms[2]:7.3f} (loss {loss:.6f})")
+            faults = f", {ms[3]:.0f} faults/step" if len(ms) > 3 else ""
+            line.append(f"{name} {ms[0]:7.3f} / {ms[1]:7.3f} / {ms[2]:7.3f} (loss {loss:.6f}{faults})")
         print(f"round {r:2d} (mean wall / median wall / median CPU ms a step): " + "   ".join(line), flush=True)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
