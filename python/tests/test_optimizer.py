@@ -228,7 +228,7 @@ def test_step_writes_the_gradient_to_grad_and_clip_norm_clips_the_update():
 def test_defaults_are_the_cpp_ones():
     assert repr(torchcdat.CdatTuner()) == (
         "CdatTuner({'ema_beta': 0.0, 'ema_mode': 'separate', 'eps': 1e-12, 'loss_floor': -inf, 'max_growth': 2.0, "
-        "'max_lr': 0.0, 'sigma': 2.0, 'trust_check': 'first', 'trust_max_trials': 20, 'trust_ratio': 0.25})")
+        "'max_lr': 0.0, 'sigma': 2.0, 'trust_check': 'every', 'trust_max_trials': 20, 'trust_ratio': 0.25})")
     assert repr(torchcdat.Adam()) == "Adam({'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08})"
     assert repr(torchcdat.LinesearchTuner()) == ("LinesearchTuner({'c': 0.0001, 'eta_init': 1.0, 'eta_max': 1.0, "
                                                  "'kappa_down': 0.8, 'kappa_up': 1.5, 'max_trials': 30})")

@@ -143,9 +143,9 @@ class CdatTuner(Tuner):
     ('separate' or 'ratio'), max_lr, and the safeguards (ours, not the paper's: docs/method.md):
     loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, the CLI sets 0 for its
     losses, which are ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
-    trust_check ('off', 'first' until a step is accepted (default), 'every': evaluate f(w + ηu) and halve η while
-    the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults 1
-    and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
+    trust_check ('off', 'first' until a step is accepted, 'every' (default): evaluate f(w + ηu) and halve η while
+    the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults
+    0.25 and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
 
     _part = "cdat"
 
