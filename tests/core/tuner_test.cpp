@@ -414,6 +414,27 @@ TEST(CdatSafeguards, MaxGrowthBoundsTheIncreaseOverTheLastStepThatMoved) {
   EXPECT_EQ(tuner.learning_rate(c), 0.02);
 }
 
+// A step whose every trust trial failed (η = 0) did not move either: the growth bound still refers to the
+// last step that did. n = 1; step 1: d = 1, φ exact → η = 2; step 2: every trial non-finite → η = 0;
+// step 3: d = 0.1 and φ(η) = 1 − η + 0.05η² (exact, so the first trial is accepted): the paper's 20 is cut to 4.
+TEST(CdatSafeguards, AFailedTrustCheckKeepsTheGrowthReference) {
+  CdatTuner tuner(paper_rule_with([](CdatOptions& o) {
+    o.max_growth = 2.0;
+    o.trust_check = CdatOptions::TrustCheck::kEveryStep;
+    o.trust_max_trials = 3;
+  }));
+  ScriptedContext c;
+  c.phi = [](double eta) { return 1.0 - eta + 0.5 * eta * eta; };
+  EXPECT_EQ(tuner.learning_rate(c), 2.0);
+  c.phi = [](double eta) { return eta == 0.0 ? 1.0 : std::numeric_limits<double>::quiet_NaN(); };
+  EXPECT_EQ(tuner.learning_rate(c), 0.0);
+  EXPECT_TRUE(tuner.report().search_failed);
+  c.curvature_value = 0.1;
+  c.phi = [](double eta) { return 1.0 - eta + 0.05 * eta * eta; };
+  EXPECT_EQ(tuner.learning_rate(c), 4.0);
+  EXPECT_TRUE(tuner.report().growth_capped);
+}
+
 // A well-conditioned quadratic shifted so that its minimum is 0 (f ≥ 0): no safeguard can act. The
 // model is exact (trust check accepts), n²/(2d) ≤ f − f* (the line minimum is above the global one),
 // and η = 2 uᵀu / uᵀAu stays in [2/λ_max, 2/λ_min] = [1, 2], so it never more than doubles. The default
