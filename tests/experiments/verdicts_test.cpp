@@ -379,10 +379,13 @@ TEST(Seeds, TheMedianDecidesAndTheSeedsAreCounted) {
   const std::vector<double> x = {1, 3, 4};
   auto findings_at = [&](int k) {
     const double value = k == kMedian ? 3.0 : x[static_cast<size_t>(k)];
-    return std::vector<Finding>{judge("x > 2", "", value > 2), judge("x > 3.5", "", value > 3.5)};
+    // A third claim holds wherever measured, but seed 1 could not measure it: inconclusive there, not "held".
+    return std::vector<Finding>{judge("x > 2", "", value > 2), judge("x > 3.5", "", value > 3.5),
+                                judge("measured", "", true, k != 1)};
   };
   const auto findings = judged_over_seeds(3, findings_at);
-  ASSERT_EQ(findings.size(), 2u);
+  ASSERT_EQ(findings.size(), 3u);
+  EXPECT_EQ(verdict_text(findings[2]), "holds (2/3 seeds)");
   EXPECT_EQ(findings[0].outcome, kHolds);
   EXPECT_EQ(findings[0].seeds_held, 2);
   EXPECT_EQ(findings[0].seeds, 3);
