@@ -20,7 +20,7 @@ void set_run_length(train::RunConfig& c, int64_t steps) {
   c.sharpness_every = std::max<int64_t>(1, steps / 40);
   c.lanczos_iters = 10;
   c.batch_size = 0;
-  c.checkpoint_every = 0;
+  c.checkpoint_every = std::max<int64_t>(10, steps / 10);  // an interrupted reproduction resumes from here
 }
 
 }  // namespace
