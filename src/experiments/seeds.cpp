@@ -62,7 +62,7 @@ RunData median_run(const std::vector<RunData>& runs) {
   size_t rows = 0;
   for (const auto& run : runs) {
     finals.push_back(run.rank_loss());
-    ratios.push_back(run.final_over_initial);
+    ratios.push_back(run.ok() ? run.final_over_initial : std::numeric_limits<double>::infinity());
     for (const auto& [name, values] : run.columns) rows = std::max(rows, values.size());
   }
   m.final_train_loss = median(finals);

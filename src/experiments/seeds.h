@@ -28,8 +28,8 @@ OverSeeds over_seeds(const std::vector<RunData>& runs);
 std::string describe(const OverSeeds& s);
 
 // A run whose columns are the element-wise medians of the seeds' columns (over the seeds that measured the
-// row), whose final loss is the median of their rank_loss() (so it is diverged when most seeds are not ok()),
-// and that is completed only when every seed completed.
+// row), whose final loss (and final/initial) is the median of their rank_loss() (+inf for a seed that is not
+// ok(), so it is diverged when most seeds are), and that is completed only when every seed completed.
 RunData median_run(const std::vector<RunData>& runs);
 
 // One configuration over its seeds.

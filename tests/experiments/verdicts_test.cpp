@@ -364,6 +364,12 @@ TEST(Seeds, TheMedianRunIsTheElementWiseMedianOverTheSeedsThatMeasuredARow) {
   EXPECT_EQ(m.column("sharpness")[2], 3.5);
   EXPECT_EQ(m.final_train_loss, 0.25);
   EXPECT_TRUE(m.ok());
+  c.final_over_initial = NAN;  // a diverged seed's ratio counts as +inf, not as a NaN that breaks the median
+  c.diverged = true;
+  a.final_over_initial = 0.25;
+  b.final_over_initial = 0.5;
+  EXPECT_EQ(median_run({a, b, c}).final_over_initial, 0.5);
+  c.diverged = false;
   // Two of three seeds diverged: the median run's final loss is +inf, so it counts as diverged.
   b.diverged = true;
   c.diverged = true;
