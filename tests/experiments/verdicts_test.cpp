@@ -369,6 +369,10 @@ TEST(Seeds, TheMedianRunIsTheElementWiseMedianOverTheSeedsThatMeasuredARow) {
   a.final_over_initial = 0.25;
   b.final_over_initial = 0.5;
   EXPECT_EQ(median_run({a, b, c}).final_over_initial, 0.5);
+  b.final_over_initial = NAN;  // two of three diverged: the median ratio is +inf (no progress), not NaN or 0.25
+  b.diverged = true;
+  EXPECT_EQ(median_run({a, b, c}).final_over_initial, std::numeric_limits<double>::infinity());
+  b.diverged = false;
   c.diverged = false;
   // Two of three seeds diverged: the median run's final loss is +inf, so it counts as diverged.
   b.diverged = true;
