@@ -72,14 +72,14 @@ void run(ReproduceArgs& args) {
   std::string combined;
   for (const auto* e : chosen) {
     const auto start = std::chrono::steady_clock::now();
-    std::cout << fmt::format("\n### cdat reproduce {} (scale {:g}): {}\n", e->name, s.scale, e->summary) << std::flush;
+    std::cout << fmt::format("\n### cdat reproduce {} (scale {:g}, {} seeds): {}\n", e->name, s.scale, s.seeds, e->summary) << std::flush;
     const experiments::Report report = e->run(ctx);
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     const fs::path dir = ctx.folder(e->name);
     const std::string markdown = experiments::to_markdown(report) +
-                                 fmt::format("\n_Scale {:g}. This pass took {:.1f} min; runs finished by earlier passes were reused "
+                                 fmt::format("\n_Scale {:g}, seeds 0–{}. This pass took {:.1f} min; runs finished by earlier passes were reused "
                                              "from {}._\n",
-                                             s.scale, minutes, (fs::path(s.out) / "runs").string());
+                                             s.scale, s.seeds - 1, minutes, (fs::path(s.out) / "runs").string());
     write_text(dir / "verdicts.md", markdown);
     write_text(dir / "verdicts.json", experiments::to_json(report));
     combined += markdown + "\n";
@@ -113,6 +113,11 @@ void add_reproduce_command(CLI::App& app) {
                   "data-parallel ranks per training run (cdat train --nproc; docs/distributed.md); runs are shared "
                   "whatever nproc computed them")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--seeds", args->settings.seeds,
+                  "run every configuration with seeds 0..N-1; tables show the median (lowest-highest), verdicts are "
+                  "judged on the median run and say in how many seeds they held")
+      ->check(CLI::Range(1, 100))
       ->capture_default_str();
   cmd->add_option("--text-file", args->settings.text_file,
                   "Tiny Shakespeare for the NanoLM workload (default: $CDAT_TINYSHAKESPEARE or ../shared/data)");

@@ -26,6 +26,20 @@ std::string Context::folder(const std::string& experiment) const {
   return dir.string();
 }
 
+std::vector<Seeded> Context::run_seeds(const std::vector<train::RunConfig>& configs) {
+  const size_t n = static_cast<size_t>(std::max(1, settings_.seeds));
+  std::vector<train::RunConfig> all;
+  for (const auto& config : configs) {
+    for (size_t k = 0; k < n; ++k) all.push_back(with_seed(config, static_cast<int64_t>(k)));
+  }
+  const std::vector<RunData> runs = store_.run(all);
+  std::vector<Seeded> out;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    out.push_back(seeded({runs.begin() + static_cast<std::ptrdiff_t>(i * n), runs.begin() + static_cast<std::ptrdiff_t>((i + 1) * n)}));
+  }
+  return out;
+}
+
 Tuned Context::tune_lr(const train::RunConfig& base, std::vector<double> grid, double factor) {
   auto config_at = [&](double lr) {
     train::RunConfig c = base;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "experiments/run_store.h"
+#include "experiments/seeds.h"
 #include "experiments/workloads.h"
 
 namespace cdat::experiments {
@@ -14,6 +15,7 @@ struct Settings {
   double scale = 1.0;
   int jobs = 2;                        // training runs at a time; the timings in docs/REPORT.md used 2 on 2 cores
   int nproc = 1;                       // data-parallel ranks per training run (cdat train --nproc)
+  int seeds = 3;                       // every configuration runs with seeds 0..seeds−1 (seeds.h)
   std::string out = "runs/reproduce";  // <out>/runs/<run>: the shared runs; <out>/<experiment>: results
   std::string executable;              // the cdat binary (child `cdat train` processes)
   std::string python = "/usr/bin/python3";
@@ -40,6 +42,12 @@ class Context {
   RunStore& store() { return store_; }
   // The experiment's result folder (created): <out>/<name>.
   std::string folder(const std::string& experiment) const;
+
+  // Runs each configuration with seeds 0..seeds−1 (all requested together so that `jobs` stay busy).
+  std::vector<Seeded> run_seeds(const std::vector<train::RunConfig>& configs);
+  Seeded run_seeds(const train::RunConfig& config) { return run_seeds(std::vector<train::RunConfig>{config}).front(); }
+  // A tuned learning rate (tuned on seed 0, the configurations' own seed) run over the seeds.
+  Seeded best_over_seeds(const Tuned& tuned) { return run_seeds(tuned.best_run().config); }
 
   // Runs `base` (tuner constant or schedule) at each learning rate of `grid`, widening it as described.
   Tuned tune_lr(const train::RunConfig& base, std::vector<double> grid, double factor);

@@ -24,7 +24,7 @@ const std::vector<Experiment>& all_experiments() {
       {"mini-batch", "σ × batch-size heat maps with and without EMA (§4.4)", reproduce_mini_batch},
       {"ablation", "CDAT's advantage over width, depth, weight decay and data size (§4.5)", reproduce_ablation},
       {"dynamics", "the simplified model's four behaviours (§5)", reproduce_dynamics},
-      {"safeguards", "CDAT σ=2 with its safeguards vs the paper's rule over 3 seeds, and their ablation (issue 11)",
+      {"safeguards", "CDAT σ=2 with its safeguards vs the paper's rule over the seeds, and their ablation (issue 11)",
        reproduce_safeguards},
   };
   return list;

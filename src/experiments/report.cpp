@@ -16,8 +16,13 @@ std::string to_string(Outcome outcome) {
   return "?";
 }
 
+std::string verdict_text(const Finding& f) {
+  if (f.seeds == 0) return to_string(f.outcome);
+  return fmt::format("{} ({}/{} seeds)", to_string(f.outcome), f.seeds_held, f.seeds);
+}
+
 Finding judge(std::string claim, std::string measurement, bool condition, bool measurable) {
-  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive};
+  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive, 0, 0};
   if (measurable) f.outcome = condition ? Outcome::kHolds : Outcome::kDoesNotHold;
   return f;
 }
@@ -39,7 +44,7 @@ std::string markdown_table(const Table& table) {
 std::string to_markdown(const Report& report) {
   std::string out = fmt::format("# {} (`cdat reproduce {}`)\n\n**Paper:** {}\n\n", report.title, report.name, report.paper);
   Table verdicts{"", {"claim", "our measurement", "verdict"}, {}};
-  for (const auto& f : report.findings) verdicts.rows.push_back({f.claim, f.measurement, "**" + to_string(f.outcome) + "**"});
+  for (const auto& f : report.findings) verdicts.rows.push_back({f.claim, f.measurement, "**" + verdict_text(f) + "**"});
   out += markdown_table(verdicts) + "\n";
   for (const auto& t : report.tables) out += markdown_table(t) + "\n";
   for (const auto& fig : report.figures) out += fmt::format("![{}]({})\n\n", fig, fig);
@@ -54,7 +59,9 @@ std::string to_json(const Report& report) {
   j["paper"] = report.paper;
   j["findings"] = nlohmann::json::array();
   for (const auto& f : report.findings) {
-    j["findings"].push_back({{"claim", f.claim}, {"measurement", f.measurement}, {"verdict", to_string(f.outcome)}});
+    nlohmann::json finding = {{"claim", f.claim}, {"measurement", f.measurement}, {"verdict", to_string(f.outcome)}};
+    if (f.seeds > 0) finding.update({{"seeds", f.seeds}, {"seeds_held", f.seeds_held}});
+    j["findings"].push_back(finding);
   }
   j["tables"] = nlohmann::json::array();
   for (const auto& t : report.tables) j["tables"].push_back({{"caption", t.caption}, {"header", t.header}, {"rows", t.rows}});
@@ -66,7 +73,7 @@ std::string to_json(const Report& report) {
 std::string verdict_table(const Report& report) {
   std::string out = fmt::format("== {}: {}\n", report.name, report.title);
   for (const auto& f : report.findings) {
-    out += fmt::format("  [{:^14}] {}\n  {:16} {}\n", to_string(f.outcome), f.claim, "", f.measurement);
+    out += fmt::format("  [{:^14}] {}\n  {:16} {}\n", to_string(f.outcome), f.claim, f.seeds ? fmt::format("{}/{} seeds", f.seeds_held, f.seeds) : "", f.measurement);
   }
   return out;
 }

@@ -15,7 +15,10 @@ struct Finding {
   std::string claim;        // the paper's claim, on one workload/optimizer
   std::string measurement;  // our numbers
   Outcome outcome = Outcome::kInconclusive;
+  int seeds = 0, seeds_held = 0;  // judged over seeds (seeds.h): in how many of `seeds` it held alone; 0 = one run
 };
+// "holds", or "holds (2/3 seeds)" for a finding judged over seeds.
+std::string verdict_text(const Finding& finding);
 
 // Holds if `condition`, otherwise does not hold; inconclusive if `measurable` is false (missing runs).
 Finding judge(std::string claim, std::string measurement, bool condition, bool measurable = true);

@@ -42,6 +42,7 @@ std::string run_name(const train::RunConfig& config) {
   key.out.clear();
   key.nproc = train::RunConfig{}.nproc;
   key.dist_timeout = train::RunConfig{}.dist_timeout;
+  key.checkpoint_every = train::RunConfig{}.checkpoint_every;  // when to checkpoint does not change the trajectory
   // Keys without effect are not part of a run's identity: CDAT's safeguard options outside a CDAT run with
   // safeguards (a change of their defaults then renames only those runs).
   if (config.tuner != "cdat" || !config.safeguards) {
@@ -92,17 +93,18 @@ std::vector<RunData> RunStore::run(const std::vector<train::RunConfig>& configs)
     point.config.nproc = nproc_;
     if (seen.insert(point.name).second) points.push_back(point);
   }
-  std::set<std::string> finished_before;  // runs an earlier reproduction (or experiment) already made
+  std::set<std::string> finished_before, resumed;  // runs an earlier reproduction (or experiment) made or began
   for (const auto& point : points) {
     train::SweepResult summary;
     if (train::read_run_summary(point.config.out, summary)) finished_before.insert(point.name);
+    if (train::resumable(point.config.out)) resumed.insert(point.name);
   }
   auto on_done = [&](const train::SweepResult& r, size_t done, size_t total) {
     if (!r.completed) ++failed_;
     const std::string status = !r.completed ? fmt::format("FAILED (exit {}; see {}/train.log)", r.exit_code, r.point.config.out)
                                : r.diverged ? "diverged"
                                             : fmt::format("final train loss {:.4g} ({:.0f} s)", r.final_train_loss, r.wall_time_s);
-    const char* reused = finished_before.count(r.point.name) ? " (reused)" : "";
+    const char* reused = finished_before.count(r.point.name) ? " (reused)" : resumed.count(r.point.name) ? " (resumed)" : "";
     std::cout << fmt::format("  [{}/{}] {:<44} {}{}\n", done, total, train::run_label(r.point.config), status, reused)
               << std::flush;
   };

@@ -1,6 +1,7 @@
 // Where `cdat reproduce` keeps its training runs: one folder per distinct configuration under
 // <root>/runs/, named from the configuration (readable part + a hash of its TOML), so experiments that
-// need the same run share it, and an interrupted reproduction skips every run that already finished.
+// need the same run share it, and an interrupted reproduction skips every run that already finished and
+// continues the runs it interrupted from their last checkpoint.
 #pragma once
 
 #include <map>
@@ -38,7 +39,8 @@ class RunStore {
   // The folder a configuration runs in (its `out` is ignored and set to that folder).
   std::string folder_for(const train::RunConfig& config) const;
   // Runs those of `configs` that have not finished yet (child `cdat train` processes, `jobs` at a time),
-  // printing one line per run; then reads every one back, in the order given.
+  // printing one line per run; a run interrupted after a checkpoint continues from it (train::resumable).
+  // Then reads every one back, in the order given.
   std::vector<RunData> run(const std::vector<train::RunConfig>& configs);
   // Reads one finished run (completed = false when it has no summary).
   RunData load(const train::RunConfig& config) const;

@@ -41,14 +41,45 @@ double median(std::vector<double> values) {
   return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + mid));
 }
 
-double window_median(const Series& series, double from, double to) {
-  if (series.empty()) return std::nan("");
+Series window(const Series& series, double from, double to) {
+  Series inside;
+  if (series.empty()) return inside;
   const double last = series.step.back();
-  std::vector<double> inside;
   for (size_t i = 0; i < series.step.size(); ++i) {
-    if (series.step[i] >= from * last && series.step[i] <= to * last) inside.push_back(series.value[i]);
+    if (series.step[i] >= from * last && series.step[i] <= to * last) {
+      inside.step.push_back(series.step[i]);
+      inside.value.push_back(series.value[i]);
+    }
   }
-  return median(inside);
+  return inside;
+}
+
+double window_median(const Series& series, double from, double to) {
+  const Series inside = window(series, from, to);
+  return inside.step.size() < kMinWindowPoints ? std::nan("") : median(inside.value);
+}
+
+double log_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> xs, ys;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    if (std::isfinite(x[i]) && std::isfinite(y[i]) && y[i] > 0) {
+      xs.push_back(x[i]);
+      ys.push_back(std::log(y[i]));
+    }
+  }
+  if (xs.size() < kMinWindowPoints) return std::nan("");
+  const double n = static_cast<double>(xs.size());
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    mx += xs[i] / n;
+    my += ys[i] / n;
+  }
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) * (xs[i] - mx);
+  }
+  return sxx > 0 ? sxy / sxx : std::nan("");
 }
 
 double value_at(const Series& series, double step) {

@@ -21,8 +21,16 @@ Series measured(const RunData& run, const std::string& column);
 Series edge_scaled_sharpness(const RunData& run);
 
 double median(std::vector<double> values);  // NaN when empty
-// Median of the points with from·T ≤ step ≤ to·T, T the last step of the run's metrics (NaN if none).
+// A verdict window must hold at least this many measurements (issue 13); with fewer, the numbers read off it
+// are NaN and the finding judged on them is inconclusive.
+constexpr size_t kMinWindowPoints = 3;
+// The points with from·T ≤ step ≤ to·T, T the series' last step.
+Series window(const Series& series, double from, double to);
+// Median of window(series, from, to); NaN if it holds fewer than kMinWindowPoints points.
 double window_median(const Series& series, double from, double to);
+// Least-squares slope of log y against x over the points with finite x and finite y > 0; NaN with fewer than
+// kMinWindowPoints such points or when x does not vary.
+double log_slope(const std::vector<double>& x, const std::vector<double>& y);
 // Value at the first point with step ≥ `step` (NaN if none).
 double value_at(const Series& series, double step);
 // Number of increases from one point to the next among points with step ≥ `from_step`.

@@ -16,9 +16,13 @@ Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& o
   return ctx.tune_lr(with_tuner(workload.base, optimizer, "schedule"), {constant_lr, 2 * constant_lr}, kLrGridFactor);
 }
 
-CdatPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer) {
-  auto runs = ctx.store().run({with_tuner(workload.base, optimizer, "cdat", 2.0), with_tuner(workload.base, optimizer, "cdat", 1.0)});
+SeededPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  auto runs = ctx.run_seeds({with_tuner(workload.base, optimizer, "cdat", 2.0), with_tuner(workload.base, optimizer, "cdat", 1.0)});
   return {runs[0], runs[1]};
+}
+
+Seeded run_linesearch(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  return ctx.run_seeds(with_tuner(workload.base, optimizer, "linesearch"));
 }
 
 std::string optimizer_title(const std::string& optimizer) {

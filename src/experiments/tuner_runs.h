@@ -22,7 +22,13 @@ Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& o
 struct CdatPair {
   RunData sigma2, sigma1;
 };
-CdatPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer);
+// σ = 2 and σ = 1 over the seeds; at(k) is the pair of seed k, or of the median runs (kMedian).
+struct SeededPair {
+  Seeded sigma2, sigma1;
+  CdatPair at(int k) const { return {sigma2.at(k), sigma1.at(k)}; }
+};
+SeededPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer);
+Seeded run_linesearch(Context& ctx, const Workload& workload, const std::string& optimizer);
 
 // "gd", "rmsprop", "adam" → "GD", "RMSProp", "Adam".
 std::string optimizer_title(const std::string& optimizer);

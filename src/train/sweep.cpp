@@ -33,19 +33,17 @@ double number(const nlohmann::json& j, const char* key) {
 pid_t spawn_train(const std::string& executable, const SweepPoint& point) {
   const fs::path dir = point.config.out;
   fs::create_directories(dir);
-  const std::string requested = (dir / "requested.toml").string();
-  {
-    std::ofstream out(requested, std::ios::trunc);
-    out << to_toml(point.config);
-  }
+  std::vector<std::string> args = train_arguments(point);
+  const bool resume = args[1] == "--resume";
+  if (!resume) std::ofstream(dir / "requested.toml", std::ios::trunc) << to_toml(point.config);
+  args.insert(args.begin(), executable);
   const std::string log = (dir / "train.log").string();
-  std::vector<std::string> args = {executable, "train", "--config", requested, "--quiet"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | (resume ? O_APPEND : O_TRUNC), 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, executable.c_str(), &actions, nullptr, argv.data(), environ);
@@ -107,6 +105,18 @@ bool read_run_summary(const std::string& run_dir, SweepResult& r) {
   r.wall_time_s = number(j, "wall_time_s");
   r.steps = j.value("steps", int64_t{0});
   return true;
+}
+
+bool resumable(const std::string& run_dir) {
+  SweepResult finished;
+  const fs::path dir = run_dir;
+  return fs::exists(dir / "checkpoint.pt") && fs::exists(dir / "config.toml") && !read_run_summary(run_dir, finished);
+}
+
+std::vector<std::string> train_arguments(const SweepPoint& point) {
+  const std::string& dir = point.config.out;
+  if (resumable(dir)) return {"train", "--resume", dir, "--quiet"};
+  return {"train", "--config", (fs::path(dir) / "requested.toml").string(), "--quiet"};
 }
 
 std::vector<SweepResult> run_sweep(const std::vector<SweepPoint>& points, const std::string& executable, int jobs,

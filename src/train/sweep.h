@@ -34,8 +34,16 @@ struct SweepResult {
 // Reads a finished run's summary.json into `result` (false if absent or incomplete).
 bool read_run_summary(const std::string& run_dir, SweepResult& result);
 
+// A run folder left by an interrupted run: it has a checkpoint (checkpoint.pt and the config.toml it was made
+// with) but no complete summary.json. Such a run is continued with `cdat train --resume`, not restarted.
+bool resumable(const std::string& run_dir);
+// The arguments (after the executable) that run a point: `train --resume OUT --quiet` when resumable(OUT),
+// else `train --config OUT/requested.toml --quiet`.
+std::vector<std::string> train_arguments(const SweepPoint& point);
+
 // Runs the points with at most `jobs` `train` processes at once (`executable` is the cdat binary); runs
-// whose summary.json is already complete are not run again, so an interrupted sweep continues.
+// whose summary.json is already complete are not run again and interrupted runs with a checkpoint continue
+// from it (resumable), so an interrupted sweep continues.
 // `on_done` is called as each run ends.
 std::vector<SweepResult> run_sweep(const std::vector<SweepPoint>& points, const std::string& executable, int jobs,
                                    const std::function<void(const SweepResult&, size_t done, size_t total)>& on_done);

@@ -45,11 +45,33 @@ TEST(Series, MedianWindowsValueAtAndIncreases) {
     s.value.push_back(i % 2 ? 5.0 : static_cast<double>(i));  // 0,5,2,5,4,5,6,5,8,5,10
   }
   EXPECT_DOUBLE_EQ(window_median(s, 0.0, 0.2), 2.0);   // steps 0..20: {0, 5, 2}
-  EXPECT_DOUBLE_EQ(window_median(s, 0.85, 1.0), 7.5);  // steps 90, 100: {5, 10}
+  EXPECT_DOUBLE_EQ(window_median(s, 0.75, 1.0), 8.0);  // steps 80, 90, 100: {8, 5, 10}
   EXPECT_DOUBLE_EQ(value_at(s, 35), 4.0);              // first point at or after step 35 is step 40
   EXPECT_TRUE(std::isnan(value_at(s, 101)));
   EXPECT_EQ(increases(s, 0), 6);   // 0→5, 2→5, 4→5, 5→6, 5→8, 5→10
   EXPECT_EQ(increases(s, 60), 2);  // from step 60: 6→5 (no), 5→8 (yes), 8→5 (no), 5→10 (yes)
+}
+
+TEST(Series, AWindowWithFewerThanThreePointsHasNoMedian) {
+  Series s;
+  for (int i = 0; i <= 10; ++i) {
+    s.step.push_back(10.0 * i);
+    s.value.push_back(1.0);
+  }
+  EXPECT_EQ(window(s, 0.85, 1.0).step, (std::vector<double>{90, 100}));
+  EXPECT_TRUE(std::isnan(window_median(s, 0.85, 1.0)));  // 2 points: below kMinWindowPoints
+  EXPECT_EQ(window_median(s, 0.8, 1.0), 1.0);            // 3 points: enough
+}
+
+TEST(Series, LogSlopeIsTheLeastSquaresSlopeOfLogY) {
+  // y = 3·e^{0.5 x} exactly on a line in log space: slope 0.5.
+  EXPECT_NEAR(log_slope({0, 1, 2, 3}, {3, 3 * std::exp(0.5), 3 * std::exp(1.0), 3 * std::exp(1.5)}), 0.5, 1e-12);
+  // log y = 0, log 4, log 2 at x = 0, 1, 2 (y = 1, 4, 2): x̄ = 1, slope = Σ(x−x̄)(ℓ−ℓ̄)/Σ(x−x̄)² = (−0 + log 2)/2.
+  EXPECT_NEAR(log_slope({0, 1, 2}, {1, 4, 2}), std::log(2.0) / 2, 1e-12);
+  // Points with y ≤ 0 or non-finite are left out; fewer than 3 left, or x constant: NaN.
+  EXPECT_NEAR(log_slope({0, 1, 2, 3}, {1, 0, std::exp(2.0), std::exp(3.0)}), 1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(log_slope({0, 1, 2}, {1, 2, 0})));
+  EXPECT_TRUE(std::isnan(log_slope({1, 1, 1}, {1, 2, 3})));
 }
 
 TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
@@ -58,6 +80,7 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
   a.lr = 0.1;
   train::RunConfig b = a;
   b.out = "elsewhere";
+  b.checkpoint_every = 7;  // checkpoints do not change the trajectory: a resumed reproduction reuses the run
   EXPECT_EQ(run_name(a), run_name(b));
   EXPECT_EQ(run_name(a).rfind("mlp-gd-constant-lr0.1-b0-", 0), 0u) << run_name(a);
   b.lr = 0.2;

@@ -142,38 +142,71 @@ RunData cdat_run(const std::function<double(double)>& lr, const std::function<do
                   final_loss);
 }
 
-Tuned tuned(RunData run) { return Tuned{{std::move(run)}, 0, false}; }
 
-TEST(CdatFullBatchVerdict, EdgeBeatsGreedyAndConstantWarmsUpAndSharpensLess) {
-  // lr 1/8 at step 0 then 1/4 (rise 2, drift 1); λ flat for σ = 2, rising for the constant.
-  const CdatPair pair{cdat_run([](double t) { return t == 0 ? 0.125 : 0.25; }, [](double) { return 10.0; }, 0.1),
-                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.2)};
-  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double t) { return 10 + t; }, 0.15));
-  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.1));
-  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)), std::vector<Outcome>(5, kHolds));
+// lr 1/8 · 2^{t/10} up to step 20, then 1/2: median over steps 0..5 is 1/8 · (2^0.2 + 2^0.3)/2 ≈ 0.144, over
+// steps 10..20 it is 1/8 · 2^1.5 ≈ 0.354: a rise of ≈ 2.5.
+double warming_up(double t) { return 0.125 * std::pow(2.0, std::min(t, 20.0) / 10); }
+// lr 1/4 over the first 5 % (steps 0..5), then 1/4 · rise: the warm-up ratio is `rise`.
+std::function<double(double)> rising_by(double rise) {
+  return [rise](double t) { return t <= 5 ? 0.25 : 0.25 * rise; };
+}
+double flat_sharpness(double) { return 10.0; }
+double sharpening(double t) { return 10 + t; }
+
+TEST(CdatFullBatchVerdict, EdgeBeatsGreedyAndConstantWarmsUpAndSharpensLessThanTheClassicalTuners) {
+  // λ flat for σ = 2 (growth ×1), rising for greedy and linesearch (×(100/… ) > 1).
+  const CdatPair pair{cdat_run(warming_up, flat_sharpness, 0.1), cdat_run([](double) { return 0.5; }, sharpening, 0.2)};
+  const auto constant = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.15);
+  const auto linesearch = cdat_run([](double) { return 0.1; }, sharpening, 0.3);
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, linesearch)), std::vector<Outcome>(5, kHolds));
 }
 
 TEST(CdatFullBatchVerdict, EdgeLosingWithFlatLrAndMoreSharpeningFails) {
-  const CdatPair pair{cdat_run([](double) { return 0.25; }, [](double t) { return 10 + t; }, 0.3),
-                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.2)};
-  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.15));
-  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.1));
-  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)), std::vector<Outcome>(5, kFails));
+  const CdatPair pair{cdat_run([](double) { return 0.25; }, sharpening, 0.3),
+                      cdat_run([](double) { return 0.5; }, flat_sharpness, 0.2)};
+  const auto constant = cdat_run([](double) { return 0.1; }, sharpening, 0.15);
+  const auto linesearch = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.3);
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, linesearch)), std::vector<Outcome>(5, kFails));
+}
+
+TEST(CdatFullBatchVerdict, TheWarmUpIsReadOffWindowsNotTheStepZeroLr) {
+  // The old rule divided lr(10–30 %) by lr(0): a single low first step (1/64 against 1/4 after) made it a
+  // "warm-up" (×16), and a single high one (GD's step 0) hid one. Window medians see one point of six: ×1.
+  const CdatPair low_first{cdat_run([](double t) { return t == 0 ? 1.0 / 64 : 0.25; }, flat_sharpness, 0.1),
+                           cdat_run([](double) { return 0.5; }, sharpening, 0.2)};
+  const auto constant = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.15);
+  EXPECT_EQ(cdat_full_batch_findings("x", low_first, constant, constant)[2].outcome, kFails);
+  const CdatPair high_first{cdat_run([](double t) { return t == 0 ? 4.0 : warming_up(t); }, flat_sharpness, 0.1),
+                            low_first.sigma1};
+  EXPECT_EQ(cdat_full_batch_findings("x", high_first, constant, constant)[2].outcome, kHolds);
 }
 
 TEST(CdatFullBatchVerdict, OnTheThresholds) {
-  // Final loss exactly 1.1 × the schedule's (0.55 vs 0.5: holds, ≤); lr rise exactly 1.5 (0.375/0.25: holds, ≥);
-  // the same final loss as σ = 1 and as the constant, and the same sharpening (strict rules: fail).
-  const CdatPair pair{cdat_run([](double t) { return t == 0 ? 0.25 : 0.375; }, [](double) { return 10.0; }, 0.55),
-                      cdat_run([](double) { return 0.5; }, [](double) { return 10.0; }, 0.55)};
-  const auto constant = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.55));
-  const auto schedule = tuned(cdat_run([](double) { return 0.1; }, [](double) { return 10.0; }, 0.5));
-  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, schedule)),
-            (std::vector<Outcome>{kFails, kFails, kHolds, kHolds, kFails}));
+  // The same final loss as σ = 1 and as the constant, the same sharpening as greedy and linesearch (strict: fail).
+  const auto edge = [](double rise) { return cdat_run(rising_by(rise), flat_sharpness, 0.55); };
+  // The warm-up ratio exactly 1.5 (0.375 / 0.25; ≥: holds).
+  const CdatPair pair{edge(1.5), cdat_run([](double) { return 0.5; }, flat_sharpness, 0.55)};
+  const auto constant = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.55);
+  EXPECT_EQ(outcomes(cdat_full_batch_findings("x", pair, constant, constant)),
+            (std::vector<Outcome>{kFails, kFails, kHolds, kFails, kFails}));
+  // Just under it (0.37 / 0.25 = 1.48) is no warm-up.
+  EXPECT_EQ(cdat_full_batch_findings("x", {edge(1.48), pair.sigma1}, constant, constant)[2].outcome, kFails);
   // An lr drift of exactly 1.25 (0.5 in the last quarter over 0.4 in the third) is not "stabilised".
-  const CdatPair drifting{cdat_run([](double t) { return t == 0 ? 0.1 : t <= 75 ? 0.4 : 0.5; }, [](double) { return 10.0; }, 0.1),
+  const CdatPair drifting{cdat_run([](double t) { return t <= 5 ? 0.1 : t <= 75 ? 0.4 : 0.5; },
+                                   flat_sharpness, 0.1),
                           pair.sigma1};
-  EXPECT_EQ(cdat_full_batch_findings("x", drifting, constant, schedule)[3].outcome, kFails);
+  EXPECT_EQ(cdat_full_batch_findings("x", drifting, constant, constant)[2].outcome, kFails);
+}
+
+TEST(CdatFullBatchVerdict, TooFewSharpnessPointsInAWindowIsInconclusive) {
+  // Sharpness measured every 25 steps: the window 90–100 % holds steps 100 only (and 40–50 % steps 50): fewer
+  // than kMinWindowPoints, so the sharpening contrast cannot be judged.
+  auto sparse = [](double t) { return std::fmod(t, 25.0) == 0 ? 10.0 : NAN; };
+  const CdatPair pair{cdat_run(warming_up, sparse, 0.1), cdat_run([](double) { return 0.5; }, sharpening, 0.2)};
+  const auto constant = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.15);
+  const auto findings = cdat_full_batch_findings("x", pair, constant, constant);
+  EXPECT_EQ(findings[3].outcome, kUnknown);
+  EXPECT_EQ(findings[4].outcome, kUnknown);
 }
 
 // ---- one-step-vs-long: mean relative one-step decrease over the first 10 steps, and the final loss.
@@ -225,21 +258,40 @@ TEST(MiniBatchVerdict, WithoutMiniBatchesItIsInconclusive) {
   EXPECT_EQ(outcomes(mini_batch_findings(g, {0}, {{0, 0.5}})), std::vector<Outcome>(3, kUnknown));
 }
 
-// ---- ablation: advantages per factor, smallest value first.
+// ---- ablation: (value, advantage) points per factor; widths 32, 128, 512, depths 1, 2, 4, data 512, 2048, 8192.
+FactorTrend trend(const std::vector<double>& values, const std::vector<double>& advantages) { return {values, advantages}; }
+AblationAdvantages ablation(const std::vector<double>& width, const std::vector<double>& depth, std::vector<double> decay,
+                            const std::vector<double>& data) {
+  return {trend({32, 128, 512}, width), trend({1, 2, 4}, depth), trend({512, 2048, 8192}, data), {decay[0]}, {decay[1]}};
+}
+
 TEST(AblationVerdict, GrowsWithWidthAndDepthDecayMattersDataLittle) {
-  const AblationAdvantages a{{1, 1.5, 4}, {1, 2, 3}, {1, 1.5}, {1, 1.2, 1.5}, "64", "1024"};
+  // Width: log advantage 0, log 1.5, log 4 over log width spaced by log 4: slope log 4 / (2 log 4) = 0.5; data:
+  // log 1.5 / (2 log 4) ≈ 0.146, flatter.
+  const auto a = ablation({1, 1.5, 4}, {1, 2, 3}, {1, 1.5}, {1, 1.2, 1.5});
+  EXPECT_NEAR(advantage_trend(a.width), 0.5, 1e-12);
   EXPECT_EQ(outcomes(ablation_findings(a)), std::vector<Outcome>(4, kHolds));
-  const AblationAdvantages b{{4, 1.5, 1}, {3, 2, 1}, {1, 1.05}, {1, 2, 8}, "64", "1024"};
+  const auto b = ablation({4, 1.5, 1}, {3, 2, 1}, {1, 1.05}, {1, 2, 8});
   EXPECT_EQ(outcomes(ablation_findings(b)), std::vector<Outcome>(4, kFails));
 }
 
+TEST(AblationVerdict, SeedsPoolIntoOneFit) {
+  // Seed 0 rises 1 → 2 → 4 (slope log 4 / (2 log 4) = 0.5), seed 1 falls 2 → 1.5 → 1 (slope log ½ / (2 log 4) =
+  // −0.25). With the same values for both seeds the pooled least-squares slope is the mean of the two: 0.125.
+  const FactorTrend pooled{{32, 128, 512, 32, 128, 512}, {1, 2, 4, 2, 1.5, 1}};
+  EXPECT_NEAR(advantage_trend(pooled), 0.125, 1e-12);
+  EXPECT_NEAR(advantage_trend(trend({32, 128, 512}, {2, 1.5, 1})), -0.25, 1e-12);
+}
+
 TEST(AblationVerdict, OnTheThresholds) {
-  // No change with width or depth (strict: fail); weight decay changes it by exactly 10 % (≥: holds); data
-  // changes it exactly as much as width (strict: fail).
-  const AblationAdvantages a{{2, 3, 2}, {1, 1, 1}, {1.0, 1.1}, {2, 5, 2}, "64", "1024"};
+  // No change with width or depth (slope exactly 0, strict: fail); weight decay changes it by exactly 10 %
+  // (≥: holds); data changes it exactly as width does (strict: fail).
+  const auto a = ablation({1, 1, 1}, {1, 1, 1}, {1.0, 1.1}, {1, 1, 1});
   EXPECT_EQ(outcomes(ablation_findings(a)), (std::vector<Outcome>{kFails, kFails, kHolds, kFails}));
-  const AblationAdvantages diverged{{0, 1, 1}, {1, 1, 1}, {1, 1}, {1, 1, 1}, "64", "1024"};  // CDAT diverged: 0
+  // CDAT diverged at two widths (advantage 0): one usable point, no trend.
+  const auto diverged = ablation({0, 0, 1}, {1, 1, 1}, {1, 1}, {1, 1, 1});
   EXPECT_EQ(ablation_findings(diverged)[0].outcome, kUnknown);
+  EXPECT_EQ(ablation_findings(diverged)[3].outcome, kUnknown);
 }
 
 // ---- safeguards (issue 11). A run whose loss goes 1 → peak → final.
@@ -297,6 +349,77 @@ TEST(SafeguardVerdict, ASafeguardEarnsItsPlaceByANewBlowupOrTwoCellsTenPercentWo
   EXPECT_TRUE(safeguard_earns_its_place({{base, blown}, {base, same}}));
   // A run that blew up with the defaults too is not the safeguard's doing.
   EXPECT_FALSE(safeguard_earns_its_place({{blown, blown}, {base, same}}));
+}
+
+// ---- seeds (issue 13): the median run, and verdicts judged on it with a count of seeds.
+TEST(Seeds, TheMedianRunIsTheElementWiseMedianOverTheSeedsThatMeasuredARow) {
+  RunData a = run_with({{"train_loss", {1, 0.5, 0.25}}, {"sharpness", {1, NAN, 3}}}, 0.25);
+  RunData b = run_with({{"train_loss", {1, 0.75, 0.5}}, {"sharpness", {2, NAN, 4}}}, 0.5);
+  RunData c = run_with({{"train_loss", {1, 0.25}}, {"sharpness", {9, NAN}}}, 0.125);  // shorter: stopped early
+  const RunData m = median_run({a, b, c});
+  EXPECT_EQ(m.column("train_loss"), (std::vector<double>{1, 0.5, 0.375}));  // row 2: median of {0.25, 0.5}
+  EXPECT_EQ(m.column("step"), (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(m.column("sharpness")[0], 2);
+  EXPECT_TRUE(std::isnan(m.column("sharpness")[1]));  // no seed measured it
+  EXPECT_EQ(m.column("sharpness")[2], 3.5);
+  EXPECT_EQ(m.final_train_loss, 0.25);
+  EXPECT_TRUE(m.ok());
+  c.final_over_initial = NAN;  // a diverged seed's ratio counts as +inf, not as a NaN that breaks the median
+  c.diverged = true;
+  a.final_over_initial = 0.25;
+  b.final_over_initial = 0.5;
+  EXPECT_EQ(median_run({a, b, c}).final_over_initial, 0.5);
+  b.final_over_initial = NAN;  // two of three diverged: the median ratio is +inf (no progress), not NaN or 0.25
+  b.diverged = true;
+  EXPECT_EQ(median_run({a, b, c}).final_over_initial, std::numeric_limits<double>::infinity());
+  b.diverged = false;
+  c.diverged = false;
+  // Two of three seeds diverged: the median run's final loss is +inf, so it counts as diverged.
+  b.diverged = true;
+  c.diverged = true;
+  EXPECT_FALSE(median_run({a, b, c}).ok());
+  b.diverged = false;
+  EXPECT_TRUE(median_run({a, b, c}).ok());
+  c.completed = false;  // a seed that did not finish: the median is not complete (its verdicts are inconclusive)
+  EXPECT_FALSE(median_run({a, b, c}).completed);
+}
+
+TEST(Seeds, TheMedianDecidesAndTheSeedsAreCounted) {
+  // Seed k's measurement is x_k = 1, 3, 4 and the median run's 3; the claim is "x > 2".
+  const std::vector<double> x = {1, 3, 4};
+  auto findings_at = [&](int k) {
+    const double value = k == kMedian ? 3.0 : x[static_cast<size_t>(k)];
+    // A third claim holds wherever measured, but seed 1 could not measure it: inconclusive there, not "held".
+    return std::vector<Finding>{judge("x > 2", "", value > 2), judge("x > 3.5", "", value > 3.5),
+                                judge("measured", "", true, k != 1)};
+  };
+  const auto findings = judged_over_seeds(3, findings_at);
+  ASSERT_EQ(findings.size(), 3u);
+  EXPECT_EQ(verdict_text(findings[2]), "holds (2/3 seeds)");
+  EXPECT_EQ(findings[0].outcome, kHolds);
+  EXPECT_EQ(findings[0].seeds_held, 2);
+  EXPECT_EQ(findings[0].seeds, 3);
+  EXPECT_EQ(verdict_text(findings[0]), "holds (2/3 seeds)");
+  EXPECT_EQ(findings[1].outcome, kFails);
+  EXPECT_EQ(verdict_text(findings[1]), "does not hold (1/3 seeds)");
+  EXPECT_EQ(verdict_text(judge("one run", "", true)), "holds");
+}
+
+TEST(Seeds, DescribeShowsTheSpreadOnlyOverSeveralSeeds) {
+  EXPECT_EQ(describe(over_seeds({loss_run(1.0, 0.5), loss_run(1.0, 0.25), loss_run(1.0, 0.125)})), "0.25 (0.125–0.5)");
+  EXPECT_EQ(describe(over_seeds({loss_run(1.0, 0.5)})), "0.5");
+}
+
+// ---- verdict windows: fewer than 3 measurements in a window makes the finding inconclusive.
+TEST(UndershootVerdict, SharpnessMeasuredTooRarelyForItsWindowsIsInconclusive) {
+  // λ only every 50 steps (0, 50, 100): the second half holds 2 points, 20–30 % none.
+  auto sparse = [](double t) { return std::fmod(t, 50.0) == 0 ? 10 + t / 10 : NAN; };
+  auto run = undershoot_run([](double) { return 1.75; }, [](double t) { return 10 + t / 10; },
+                            [](double t) { return 1 + t / 100; }, [](double t) { return t < 100 ? 1 / (1 + t) : 0.5; });
+  run.columns["sharpness"] = column(101, sparse);
+  const auto constant = constant_run([](double t) { return t < 100 ? 2 / (1 + t) : 0.25; });
+  EXPECT_EQ(outcomes(undershoot_findings("x", run, constant)),
+            (std::vector<Outcome>{kUnknown, kHolds, kUnknown, kHolds, kHolds, kHolds}));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "train/sweep.h"
 
@@ -71,6 +73,32 @@ TEST(Sweep, ResultsTableHasOneColumnPerSweptKeyAndNoDuplicates) {
             "steps,wall_time_s");
   EXPECT_NE(csv.find("\n000_lr=0.1_tuner=constant,0.1,constant,gd,1,"), std::string::npos);
   EXPECT_NE(csv.find("\n001_lr=0.1_tuner=cdat,0.1,cdat,gd,1,"), std::string::npos);
+}
+
+TEST(Sweep, AnInterruptedRunWithACheckpointResumesAFinishedOneIsNotRunAndANewOneStarts) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "cdat_sweep_resume_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SweepPoint point;
+  point.config.out = dir.string();
+  auto touch = [&](const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; };
+  // New: nothing there yet (or only a config): started from scratch.
+  EXPECT_FALSE(resumable(dir.string()));
+  touch("config.toml", "");
+  EXPECT_FALSE(resumable(dir.string()));
+  EXPECT_EQ(train_arguments(point), (std::vector<std::string>{"train", "--config", (dir / "requested.toml").string(), "--quiet"}));
+  // Interrupted after a checkpoint: continued from it.
+  touch("checkpoint.pt", "");
+  EXPECT_TRUE(resumable(dir.string()));
+  EXPECT_EQ(train_arguments(point), (std::vector<std::string>{"train", "--resume", dir.string(), "--quiet"}));
+  // A summary written by an interrupted run (Ctrl-C) does not count as finished: still resumed.
+  touch("summary.json", R"({"interrupted": true, "final_train_loss": 0.5})");
+  EXPECT_TRUE(resumable(dir.string()));
+  // Finished: a complete summary; run_sweep reuses it and never launches it.
+  touch("summary.json", R"({"final_train_loss": 0.5, "diverged": false})");
+  EXPECT_FALSE(resumable(dir.string()));
+  fs::remove_all(dir);
 }
 
 }  // namespace
