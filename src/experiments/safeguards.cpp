@@ -32,16 +32,12 @@ std::vector<Workload> safeguard_workloads(const Context& ctx) {
   return list;
 }
 
-// CDAT with the default safeguards (RunConfig's), optionally changed.
+// CDAT with the default safeguards, optionally changed: a workload's base leaves the safeguard keys at
+// RunConfig's defaults, and with_tuner switches them off for the paper's rule.
 train::RunConfig with_safeguards(const Workload& w, const std::string& optimizer,
                                  const std::function<void(train::RunConfig&)>& change = {}) {
   train::RunConfig c = with_tuner(w.base, optimizer, "cdat", 2.0);
-  const train::RunConfig defaults;
   c.safeguards = true;
-  c.loss_floor = defaults.loss_floor;
-  c.max_growth = defaults.max_growth;
-  c.trust_check = defaults.trust_check;
-  c.trust_ratio = defaults.trust_ratio;
   if (change) change(c);
   return c;
 }
@@ -138,16 +134,12 @@ Report reproduce_safeguards(Context& ctx) {
   report.tables.push_back(ablation);
   for (size_t k = 0; k < safeguards().size(); ++k) {
     std::vector<AblationCell> ablation_cells;
-    int worse = 0, newly_blown = 0;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      ablation_cells.push_back({defaults[i], without[k][i]});
-      if (over_seeds(without[k][i]).median > kAblationWorse * over_seeds(defaults[i]).median) ++worse;
-      for (size_t s = 0; s < defaults[i].size(); ++s) newly_blown += blew_up(without[k][i][s]) && !blew_up(defaults[i][s]);
-    }
+    for (size_t i = 0; i < cells.size(); ++i) ablation_cells.push_back({defaults[i], without[k][i]});
+    const AblationEffect effect = ablation_effect(ablation_cells);
     report.findings.push_back(judge("the " + safeguards()[k].name + " earns its place in the defaults",
                                     fmt::format("switched off: {} runs blow up that did not, median final loss > 1.1 × "
                                                 "in {} of {} cells",
-                                                newly_blown, worse, cells.size()),
+                                                effect.newly_blown, effect.worse_cells, cells.size()),
                                     safeguard_earns_its_place(ablation_cells)));
   }
   if (ctx.settings().text_file.empty()) report.notes.push_back("NanoLM skipped: no Tiny Shakespeare file (--text-file).");

@@ -243,15 +243,20 @@ std::vector<Finding> safeguard_findings(const std::string& where, const std::vec
   };
 }
 
-bool safeguard_earns_its_place(const std::vector<AblationCell>& cells) {
-  int worse_cells = 0;
+AblationEffect ablation_effect(const std::vector<AblationCell>& cells) {
+  AblationEffect effect;
   for (const auto& cell : cells) {
     for (size_t i = 0; i < cell.defaults.size() && i < cell.without.size(); ++i) {
-      if (blew_up(cell.without[i]) && !blew_up(cell.defaults[i])) return true;
+      effect.newly_blown += blew_up(cell.without[i]) && !blew_up(cell.defaults[i]);
     }
-    if (over_seeds(cell.without).median > kAblationWorse * over_seeds(cell.defaults).median) ++worse_cells;
+    if (over_seeds(cell.without).median > kAblationWorse * over_seeds(cell.defaults).median) ++effect.worse_cells;
   }
-  return worse_cells >= kAblationCellsNeeded;
+  return effect;
+}
+
+bool safeguard_earns_its_place(const std::vector<AblationCell>& cells) {
+  const AblationEffect effect = ablation_effect(cells);
+  return effect.newly_blown > 0 || effect.worse_cells >= kAblationCellsNeeded;
 }
 
 }  // namespace cdat::experiments

@@ -114,6 +114,12 @@ std::vector<Finding> safeguard_findings(const std::string& where, const std::vec
 struct AblationCell {
   std::vector<RunData> defaults, without;
 };
+// What switching it off did: runs that blew up only without it (same seed), and cells whose median final
+// loss rose by more than 10 %.
+struct AblationEffect {
+  int newly_blown = 0, worse_cells = 0;
+};
+AblationEffect ablation_effect(const std::vector<AblationCell>& cells);
 bool safeguard_earns_its_place(const std::vector<AblationCell>& cells);
 
 }  // namespace cdat::experiments
