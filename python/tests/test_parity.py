@@ -70,9 +70,9 @@ GD_CDAT = ["--optimizer", "gd", "--tuner", "cdat", "--sigma", "2"]
 
 
 def cli_cdat(**options):
-    """CdatTuner as `cdat train --tuner cdat` makes it: σ = 2 here, and the CLI's loss floor 0 (its losses are ≥ 0)
-    where the C++ default is −∞; the other safeguards at the C++ defaults."""
-    return lambda: torchcdat.CdatTuner(sigma=2.0, loss_floor=0.0, **options)
+    """CdatTuner as `cdat train --tuner cdat` makes it: σ = 2 here, every safeguard at the C++ defaults (the CLI's
+    are the same, the loss floor −∞ included)."""
+    return lambda: torchcdat.CdatTuner(sigma=2.0, **options)
 
 
 # name: (the CLI's flags, torchcdat's direction, its tuner, its TunedOptimizer options)

@@ -141,8 +141,8 @@ class LinesearchTuner(Tuner):
 class CdatTuner(Tuner):
     """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖² (PAPER §2). Options: sigma, eps, ema_beta, ema_mode
     ('separate' or 'ratio'), max_lr, and the safeguards (ours, not the paper's: docs/method.md):
-    loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, the CLI sets 0 for its
-    losses, which are ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
+    loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, as in the CLI; 0 is a
+    valid bound for losses ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
     trust_check ('off', 'first' until a step is accepted, 'every' (default): evaluate f(w + ηu) and halve η while
     the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults
     0.25 and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 namespace cdat::experiments {
@@ -37,6 +39,31 @@ bool RunData::ok() const { return completed && !diverged && std::isfinite(final_
 
 double RunData::rank_loss() const { return ok() ? final_train_loss : std::numeric_limits<double>::infinity(); }
 
+// Options added to RunConfig after the store's names were fixed: at their default they are left out of a
+// run's identity, so that adding an option renames no finished run (a reproduction reuses them).
+const std::vector<std::string>& options_added_later() {
+  static const std::vector<std::string> keys = {};
+  return keys;
+}
+
+namespace {
+
+// The TOML lines of `toml` without the options added later that hold their default value.
+std::string without_later_options_at_default(const std::string& toml) {
+  const std::string defaults = "\n" + train::to_toml(train::RunConfig{});
+  std::istringstream lines(toml);
+  std::string out, line;
+  while (std::getline(lines, line)) {
+    const bool later = std::any_of(options_added_later().begin(), options_added_later().end(),
+                                   [&](const std::string& key) { return line.rfind(key + " = ", 0) == 0; });
+    if (later && defaults.find("\n" + line + "\n") != std::string::npos) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string run_name(const train::RunConfig& config) {
   train::RunConfig key = config;
   key.out.clear();
@@ -44,20 +71,20 @@ std::string run_name(const train::RunConfig& config) {
   key.dist_timeout = train::RunConfig{}.dist_timeout;
   key.checkpoint_every = train::RunConfig{}.checkpoint_every;  // when to checkpoint does not change the trajectory
   // Keys without effect are not part of a run's identity: CDAT's safeguard options outside a CDAT run with
-  // safeguards (a change of their defaults then renames only those runs).
+  // safeguards. They are set to fixed values (the defaults when these names were introduced), not to
+  // RunConfig's current defaults, so that a change of a default renames only the runs it acts on.
   if (config.tuner != "cdat" || !config.safeguards) {
-    const train::RunConfig defaults;
-    key.safeguards = config.tuner == "cdat" ? config.safeguards : defaults.safeguards;
-    key.loss_floor = defaults.loss_floor;
-    key.max_growth = defaults.max_growth;
-    key.trust_check = defaults.trust_check;
-    key.trust_ratio = defaults.trust_ratio;
+    key.safeguards = config.tuner == "cdat" ? config.safeguards : true;
+    key.loss_floor = 0.0;
+    key.max_growth = 2.0;
+    key.trust_check = "every";
+    key.trust_ratio = 0.25;
   }
   std::string tuner = config.tuner;
   if (config.tuner == "constant" || config.tuner == "schedule") tuner += "-lr" + compact(config.lr);
   if (config.tuner == "cdat") tuner += "-s" + compact(config.sigma) + (config.ema > 0 ? "-ema" + compact(config.ema) : "");
   return fmt::format("{}-{}-{}-b{}-{:08x}", config.model, config.optimizer, tuner, config.batch_size,
-                     fnv1a(train::to_toml(key)) & 0xffffffffu);
+                     fnv1a(without_later_options_at_default(train::to_toml(key))) & 0xffffffffu);
 }
 
 RunStore::RunStore(std::string root, std::string executable, int jobs, int nproc)

@@ -58,5 +58,8 @@ class RunStore {
 // A short stable name for a configuration: e.g. "mlp-gd-cdat-s2-b0-3f9a12c4". The output folder and the
 // data-parallel settings (nproc, dist-timeout) are not part of it.
 std::string run_name(const train::RunConfig& config);
+// TOML keys of options added to RunConfig after the store's names were fixed (e.g. "sharpness-pairs"): at
+// their default value they are not part of a run's name, so that adding an option renames no finished run.
+const std::vector<std::string>& options_added_later();
 
 }  // namespace cdat::experiments

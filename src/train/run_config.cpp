@@ -64,7 +64,7 @@ const std::vector<Field>& fields() {
       {{"ema-mode", K::kString, "CDAT averaging: separate (n and d) or ratio (n/d)"}, &RunConfig::ema_mode},
       {{"max-lr", K::kDouble, "CDAT cap on η (0 = none)"}, &RunConfig::max_lr},
       {{"safeguards", K::kBool, "CDAT safeguards (docs/tuning.md); false = the paper's exact rule"}, &RunConfig::safeguards},
-      {{"loss-floor", K::kDouble, "CDAT safeguard: a lower bound of the loss, d ≥ n²/(2(f − floor)) (-inf = off)"},
+      {{"loss-floor", K::kDouble, "CDAT safeguard: a lower bound of the loss, d ≥ n²/(2(f − floor)) (-inf = off, the default; 0 for losses ≥ 0)"},
        &RunConfig::loss_floor},
       {{"max-growth", K::kDouble, "CDAT safeguard: η_t ≤ factor·η_{t-1}, >= 1 (0 = off)"}, &RunConfig::max_growth},
       {{"trust-check", K::kString, "CDAT safeguard: evaluate f(w + ηu) and halve η while the loss rises too far above the quadratic model: off, first (until a step is accepted) or every"},

@@ -7,6 +7,7 @@
 #include <cdat/tuner.h>
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,7 +48,9 @@ struct RunConfig {
   std::string ema_mode = "separate";      // separate (EMA of n and d), ratio (EMA of n/d)
   double max_lr = 0.0;                    // cdat cap; 0 = none
   bool safeguards = true;                 // cdat: false = the paper's rule (the four keys below are then ignored)
-  double loss_floor = 0.0;                // cdat: d ≥ n²/(2(f − loss_floor)); -inf = off
+  // cdat: d ≥ n²/(2(f − loss_floor)); -inf = off, the default: the safeguards experiment's ablation found it
+  // earns no place beside the trust check (docs/tuning.md)
+  double loss_floor = -std::numeric_limits<double>::infinity();
   double max_growth = 2.0;                // cdat: η_t ≤ max_growth·η_{t−1}; 0 = off
   std::string trust_check = "every";      // cdat: off, first, every
   double trust_ratio = 0.25;              // cdat: tolerated rise above the quadratic model, in units of η·n

@@ -90,6 +90,25 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
   EXPECT_NE(run_name(a), run_name(b));
 }
 
+// The names of finished runs do not change from one version to the next (a reproduction reuses them): these
+// two were computed by the code of c93e292, before the CLI's loss floor default went from 0 to −∞.
+TEST(RunName, DoesNotChangeWhenADefaultOrALaterOptionChanges) {
+  train::RunConfig constant;
+  constant.tuner = "constant";
+  constant.lr = 0.1;
+  EXPECT_EQ(run_name(constant), "mlp-gd-constant-lr0.1-b0-dedaec0e");
+  train::RunConfig paper;
+  paper.tuner = "cdat";
+  paper.safeguards = false;
+  EXPECT_EQ(run_name(paper), "mlp-gd-cdat-s2-b0-335bb823");
+  // A CDAT run with safeguards is named by them: the new default loss floor renames it.
+  train::RunConfig guarded;
+  guarded.tuner = "cdat";
+  EXPECT_NE(run_name(guarded), "mlp-gd-cdat-s2-b0-a63d99d8");
+  guarded.loss_floor = 0.0;
+  EXPECT_EQ(run_name(guarded), "mlp-gd-cdat-s2-b0-a63d99d8");
+}
+
 // CDAT's safeguard keys name a run only where they act: in a CDAT run with safeguards on.
 TEST(RunName, SafeguardKeysCountOnlyInACdatRunWithSafeguards) {
   train::RunConfig constant;
