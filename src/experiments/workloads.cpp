@@ -26,7 +26,8 @@ void set_run_length(train::RunConfig& c, int64_t steps) {
 }  // namespace
 
 std::string describe(const train::RunConfig& c) {
-  std::string model = c.model == "mlp"   ? fmt::format("{} MLP {}×{}", c.activation, c.depth, c.width)
+  std::string model = c.model == "mlp" && c.depth == 0 ? std::string("linear model")
+                      : c.model == "mlp"   ? fmt::format("{} MLP {}×{}", c.activation, c.depth, c.width)
                       : c.model == "cnn" ? fmt::format("CNN, {} conv layers × {} channels", c.depth, c.width)
                       : c.model == "nanolm"
                           ? fmt::format("NanoLM, {} layers × {} heads, width {}, context {}", c.layers, c.heads, c.width, c.context)
@@ -74,6 +75,22 @@ Workload cnn_ce(double scale) {
   return fashion_mnist("cnn-ce", "cnn", "ce", 8, 256, 150, scale);
 }
 
+Workload linear_mse(double scale) {
+  Workload w = fashion_mnist("linear-mse", "mlp", "mse", 128, 1024, 1000, scale);
+  w.base.depth = 0;  // no hidden layer: the read-out alone, a linear model (the width is unused)
+  return w;
+}
+
+Workload linear_ce(double scale) {
+  Workload w = fashion_mnist("linear-ce", "mlp", "ce", 128, 1024, 1000, scale);
+  w.base.depth = 0;
+  return w;
+}
+
+Workload mlp_mse_long(double scale) {
+  return fashion_mnist("mlp-mse-long", "mlp", "mse", 128, 512, 20000, scale);
+}
+
 Workload nanolm_ce(double scale, const std::string& text_file) {
   Workload w{"nanolm-ce", {}};
   auto& c = w.base;
@@ -114,6 +131,8 @@ std::vector<double> lr_grid(const Workload& workload, const std::string& optimiz
   double low = adaptive ? 2.5e-4 : 0.0125;  // mlp-mse: GD's initial edge 2/λ₀ is about 0.1
   if (!adaptive && workload.name == "cnn-ce") low = 0.025;
   if (!adaptive && workload.name == "nanolm-ce") low = 0.05;
+  if (!adaptive && workload.name == "linear-mse") low = 0.0015625;  // λ_max ≈ 180 (pixels' covariance): edge ≈ 0.011
+  if (!adaptive && workload.name == "linear-ce") low = 0.05;        // λ₀ ≈ 20, falling as the loss goes to 0
   std::vector<double> grid;
   for (int i = 0; i < 5; ++i) grid.push_back(low * std::pow(kLrGridFactor, i));
   return grid;
