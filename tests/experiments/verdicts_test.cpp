@@ -472,6 +472,13 @@ TEST(LrDecayVerdict, AOneOverTDecayIsNotAnOrderOfMagnitudeAndFlatSharpnessFails)
   EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kFails, kFails}));
 }
 
+TEST(LrDecayVerdict, AFallWithinTheFirstTenthOfTheRunDoesNotCount) {
+  // lr 10 over steps 0..9 (a transient), 1 from step 10 on, 0.5 over the last 10 %: 10–20 % reads 1, so the ratio
+  // is 0.5 although the LR fell 20 × since step 0.
+  const auto run = long_run([](double t) { return t < 10 ? 10.0 : t < 90 ? 1.0 : 0.5; }, [](double t) { return 10 + t / 10; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kFails, kHolds}));
+}
+
 TEST(LrDecayVerdict, OnTheThreshold) {
   // lr 1 until step 50, then 0.1: the ratio of the window medians is 0.1 / 1 = 0.1 exactly, which holds.
   const auto at = long_run([](double t) { return t < 50 ? 1.0 : 0.1; }, [](double t) { return 10 + t / 10; });
