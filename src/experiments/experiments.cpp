@@ -18,6 +18,8 @@ const std::vector<Experiment>& all_experiments() {
   static const std::vector<Experiment> list = {
       {"eos", "edge of stability with constant-LR GD (§4.1)", reproduce_eos},
       {"undershoot", "linesearch and greedy undershoot the edge, for GD and RMSProp (§4.2)", reproduce_undershoot},
+      {"linear", "linesearch and greedy are as good as a tuned constant LR on linear models (Figure 2)", reproduce_linear},
+      {"lr-decay", "linesearch's and greedy's LR falls by an order of magnitude over a long run (§4.2)", reproduce_lr_decay},
       {"cdat-full-batch", "CDAT σ=2 vs σ=1, tuned constant LR and tuned schedule, 3 optimizers × 3 workloads (§4.3)",
        reproduce_cdat_full_batch},
       {"one-step-vs-long", "greedy's larger early decrease vs σ=2's better long run (§4.3)", reproduce_one_step_vs_long},

@@ -24,6 +24,8 @@ const Experiment& find_experiment(const std::string& name);
 
 Report reproduce_eos(Context& ctx);               // §4.1
 Report reproduce_undershoot(Context& ctx);        // §4.2
+Report reproduce_linear(Context& ctx);            // §4.2, Figure 2: the classical tuners on linear models
+Report reproduce_lr_decay(Context& ctx);          // §4.2: their LR over a long run
 Report reproduce_cdat_full_batch(Context& ctx);   // §4.3
 Report reproduce_one_step_vs_long(Context& ctx);  // §4.3, greedy vs σ = 2
 Report reproduce_mini_batch(Context& ctx);        // §4.4

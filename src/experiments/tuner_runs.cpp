@@ -25,6 +25,11 @@ Seeded run_linesearch(Context& ctx, const Workload& workload, const std::string&
   return ctx.run_seeds(with_tuner(workload.base, optimizer, "linesearch"));
 }
 
+ClassicalTuners run_classical_tuners(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  auto runs = ctx.run_seeds({with_tuner(workload.base, optimizer, "linesearch"), with_tuner(workload.base, optimizer, "cdat", 1.0)});
+  return {runs[0], runs[1]};
+}
+
 std::string optimizer_title(const std::string& optimizer) {
   if (optimizer == "gd") return "GD";
   if (optimizer == "rmsprop") return "RMSProp";

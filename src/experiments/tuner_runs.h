@@ -29,6 +29,12 @@ struct SeededPair {
 };
 SeededPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer);
 Seeded run_linesearch(Context& ctx, const Workload& workload, const std::string& optimizer);
+// The classical tuners of PAPER §4.2, linesearch and the greedy rule (CDAT σ = 1, the paper's rule), over the
+// seeds; requested together so that the jobs stay busy.
+struct ClassicalTuners {
+  Seeded linesearch, greedy;
+};
+ClassicalTuners run_classical_tuners(Context& ctx, const Workload& workload, const std::string& optimizer);
 
 // "gd", "rmsprop", "adam" → "GD", "RMSProp", "Adam".
 std::string optimizer_title(const std::string& optimizer);

@@ -259,4 +259,23 @@ bool safeguard_earns_its_place(const std::vector<AblationCell>& cells) {
   return effect.newly_blown > 0 || effect.worse_cells >= kAblationCellsNeeded;
 }
 
+std::vector<Finding> linear_findings(const std::string& what, const RunData& tuner, const RunData& constant) {
+  const double ratio = tuner.rank_loss() / constant.rank_loss();
+  return {judge(what + ": as effective as the tuned constant LR (final loss ≤ 1.1 × its)",
+                fmt::format("final loss {} vs constant {} (lr {:g}): ×{}", final_loss(tuner), final_loss(constant),
+                            constant.config.lr, num(ratio)),
+                tuner.rank_loss() <= kLinearEffective * constant.rank_loss(), tuner.completed && constant.ok())};
+}
+
+std::vector<Finding> lr_decay_findings(const std::string& what, const RunData& run) {
+  const double lr_ratio = late_over_early(measured(run, "lr"), 0.1, 0.2);
+  const double lambda_ratio = late_over_early(measured(run, "sharpness"), 0.1, 0.2);
+  return {judge(what + ": the learning rate falls by at least an order of magnitude",
+                fmt::format("lr (last 10 %) / lr (10–20 %) = {}", num(lr_ratio)), lr_ratio <= kLrDecayFactor,
+                run.ok() && std::isfinite(lr_ratio)),
+          judge(what + ": while sharpness keeps rising",
+                fmt::format("λ_max ×{} from 10–20 % of the run to the last 10 %", num(lambda_ratio)), lambda_ratio > 1.0,
+                run.ok() && std::isfinite(lambda_ratio))};
+}
+
 }  // namespace cdat::experiments

@@ -122,4 +122,26 @@ struct AblationEffect {
 AblationEffect ablation_effect(const std::vector<AblationCell>& cells);
 bool safeguard_earns_its_place(const std::vector<AblationCell>& cells);
 
+// ---- linear (PAPER Figure 2; issue 13): the classical tuners are effective on linear models. These rules
+// were written down and committed before any run they judge.
+// "Effective" = as good as the tuned constant LR without being tuned: a final train loss at most 1.1 × the
+// constant's (1.1 leaves room for the constant's advantage of being the best of a factor-2 grid; strictly
+// beating it is not claimed).
+constexpr double kLinearEffective = 1.1;
+// One finding: `what` (a linesearch or greedy run on a linear model) ends with rank_loss() ≤ kLinearEffective ×
+// the tuned constant LR's (a diverged run ranks +∞ and fails); inconclusive unless both runs finished.
+std::vector<Finding> linear_findings(const std::string& what, const RunData& tuner, const RunData& constant);
+
+// ---- lr-decay (PAPER §4 finding 2: the LR of the classical tuners keeps falling, "orders of magnitude over
+// long runs"). Written down and committed before any run it judges.
+// The paper's orders of magnitude are read from the start of its runs; we read from 10–20 % of the run (after
+// the first transient, and not GD's structurally large step-0 LR, issue 13) to the last 10 %, so we ask for one
+// decade over that stretch: a fall ≥ 10 × that is still under way at 10 % of the run.
+constexpr double kLrDecayFactor = 0.1;
+// Two findings on a long linesearch or greedy run: the median lr over the last 10 % of the run is ≤
+// kLrDecayFactor × its median over 10–20 % (late_over_early); and λ_max rises between the same windows (ratio
+// > 1), the mechanism (PAPER §5: η ≈ 1.9/λ falls because λ keeps growing). Inconclusive when the run is not
+// ok() or a window holds fewer than kMinWindowPoints measurements.
+std::vector<Finding> lr_decay_findings(const std::string& what, const RunData& run);
+
 }  // namespace cdat::experiments

@@ -26,7 +26,8 @@ void set_run_length(train::RunConfig& c, int64_t steps) {
 }  // namespace
 
 std::string describe(const train::RunConfig& c) {
-  std::string model = c.model == "mlp"   ? fmt::format("{} MLP {}×{}", c.activation, c.depth, c.width)
+  std::string model = c.model == "mlp" && c.depth == 0 ? std::string("linear model")
+                      : c.model == "mlp"   ? fmt::format("{} MLP {}×{}", c.activation, c.depth, c.width)
                       : c.model == "cnn" ? fmt::format("CNN, {} conv layers × {} channels", c.depth, c.width)
                       : c.model == "nanolm"
                           ? fmt::format("NanoLM, {} layers × {} heads, width {}, context {}", c.layers, c.heads, c.width, c.context)
@@ -60,6 +61,16 @@ Workload fashion_mnist(const std::string& name, const std::string& model, const 
   return w;
 }
 
+// A linear model: an MLP without hidden layers, the read-out alone (the width is unused). Linesearch's first
+// guess is capped at 1e4 instead of 1: PAPER §2 caps it at 1 for adaptive bases and "larger for GD", and
+// softmax regression's curvature falls far below 2 (its tuned constant LR is above 1).
+Workload linear_model(const std::string& name, const std::string& loss, double scale) {
+  Workload w = fashion_mnist(name, "mlp", loss, 128, 8192, 1000, scale);
+  w.base.depth = 0;
+  w.base.ls_eta_max = 1e4;
+  return w;
+}
+
 }  // namespace
 
 Workload mlp_mse(double scale) {
@@ -72,6 +83,14 @@ Workload mlp_ce(double scale) {
 
 Workload cnn_ce(double scale) {
   return fashion_mnist("cnn-ce", "cnn", "ce", 8, 256, 150, scale);
+}
+
+Workload linear_mse(double scale) { return linear_model("linear-mse", "mse", scale); }
+
+Workload linear_ce(double scale) { return linear_model("linear-ce", "ce", scale); }
+
+Workload mlp_mse_long(double scale) {
+  return fashion_mnist("mlp-mse-long", "mlp", "mse", 128, 512, 20000, scale);
 }
 
 Workload nanolm_ce(double scale, const std::string& text_file) {
@@ -114,6 +133,8 @@ std::vector<double> lr_grid(const Workload& workload, const std::string& optimiz
   double low = adaptive ? 2.5e-4 : 0.0125;  // mlp-mse: GD's initial edge 2/λ₀ is about 0.1
   if (!adaptive && workload.name == "cnn-ce") low = 0.025;
   if (!adaptive && workload.name == "nanolm-ce") low = 0.05;
+  if (!adaptive && workload.name == "linear-mse") low = 0.0015625;  // λ_max ≈ 180 (pixels' covariance): edge ≈ 0.011
+  if (!adaptive && workload.name == "linear-ce") low = 0.05;        // λ₀ ≈ 20: the initial edge 2/λ₀ ≈ 0.1
   std::vector<double> grid;
   for (int i = 0; i < 5; ++i) grid.push_back(low * std::pow(kLrGridFactor, i));
   return grid;

@@ -33,6 +33,15 @@ Workload mlp_ce(double scale);
 Workload cnn_ce(double scale);
 // NanoLM (2 layers, 4 heads, width 64, context 64) on 32 Tiny Shakespeare sequences, cross-entropy, 150 steps.
 Workload nanolm_ce(double scale, const std::string& text_file);
+// A linear model (an MLP of depth 0: one linear layer from pixels to the 10 outputs) on 8192 Fashion-MNIST
+// images (many more than the 785 weights per output, so neither loss can be driven to 0), full batch, 1000 steps: squared loss on one-hot targets (least squares, a quadratic whose Hessian
+// never changes) or cross-entropy (softmax regression, convex). The paper's Figure 2 (`cdat reproduce linear`).
+Workload linear_mse(double scale);
+Workload linear_ce(double scale);
+// A run long enough for the LR decay of the classical tuners (PAPER §4 finding 2, `cdat reproduce lr-decay`):
+// mlp-mse's tanh MLP 2×128 (where undershoot sees the sharpening) on 512 images, MSE, full batch, 20 000 steps
+// at scale 1 (10 000 at scale 0.5), made affordable by the small training set.
+Workload mlp_mse_long(double scale);
 
 // The base with `optimizer` and a tuner: "constant" / "schedule" (lr = peak), "cdat" (σ), "linesearch".
 train::RunConfig with_tuner(const train::RunConfig& base, const std::string& optimizer, const std::string& tuner,

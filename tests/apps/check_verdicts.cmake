@@ -1,6 +1,9 @@
 # A full-size reproduction check (label `long`): runs `${CDAT} reproduce ${EXPERIMENT} --scale 1` into
 # ${OUT} and compares each finding's verdict with the one documented in ${EXPECTED} (docs/reproduce/<exp>/
 # verdicts.json), claim by claim. A verdict that changed fails the test and lists every change.
+if(NOT EXISTS "${EXPECTED}")  # a new experiment: its verdicts are documented by scripts/reproduce_report.sh
+  message(FATAL_ERROR "${EXPECTED} does not exist: document ${EXPERIMENT}'s verdicts first (scripts/reproduce_report.sh ${EXPERIMENT})")
+endif()
 execute_process(COMMAND ${CDAT} reproduce ${EXPERIMENT} --scale 1 --no-figures -j 2 --out ${OUT}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

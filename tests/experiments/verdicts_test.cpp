@@ -422,5 +422,79 @@ TEST(UndershootVerdict, SharpnessMeasuredTooRarelyForItsWindowsIsInconclusive) {
             (std::vector<Outcome>{kUnknown, kHolds, kUnknown, kHolds, kHolds, kHolds}));
 }
 
+// ---- linear (Figure 2): a linesearch or greedy run against the tuned constant LR, by final loss.
+RunData final_loss_run(double final_loss) { return run_with({{"train_loss", {1.0, final_loss}}}, final_loss); }
+
+TEST(LinearVerdict, EffectiveWhenWithinATenthOfTheTunedConstant) {
+  const RunData constant = final_loss_run(0.25);
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(0.125), constant)), std::vector<Outcome>{kHolds});  // beats it
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(0.27), constant)), std::vector<Outcome>{kHolds});   // ×1.08
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(0.5), constant)), std::vector<Outcome>{kFails});    // ×2
+}
+
+TEST(LinearVerdict, OnTheThresholdItHoldsAndJustAboveItFails) {
+  // 1.1 × 0.25 computed as the rule computes it (a multiplication by a power of two is exact).
+  const double edge = kLinearEffective * 0.25;
+  const RunData constant = final_loss_run(0.25);
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(edge), constant)), std::vector<Outcome>{kHolds});
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(std::nextafter(edge, 1.0)), constant)), std::vector<Outcome>{kFails});
+}
+
+TEST(LinearVerdict, ADivergedTunerFailsAMissingRunIsInconclusive) {
+  RunData diverged = final_loss_run(0.125);
+  diverged.diverged = true;  // ranks +∞
+  const RunData constant = final_loss_run(0.25);
+  EXPECT_EQ(outcomes(linear_findings("x", diverged, constant)), std::vector<Outcome>{kFails});
+  RunData unfinished = final_loss_run(0.125);
+  unfinished.completed = false;
+  EXPECT_EQ(outcomes(linear_findings("x", unfinished, constant)), std::vector<Outcome>{kUnknown});
+  RunData constant_diverged = constant;
+  constant_diverged.diverged = true;
+  EXPECT_EQ(outcomes(linear_findings("x", final_loss_run(0.125), constant_diverged)), std::vector<Outcome>{kUnknown});
+}
+
+// ---- lr-decay. 101 steps: 10–20 % is steps 10..20, the last 10 % steps 90..100 (medians at 15 and 95).
+RunData long_run(const std::function<double(double)>& lr, const std::function<double(double)>& sharpness) {
+  return run_with({{"lr", column(101, lr)}, {"sharpness", column(101, sharpness)}, {"train_loss", column(101, [](double) { return 1.0; })}},
+                  1.0);
+}
+
+TEST(LrDecayVerdict, ExponentialDecayWithRisingSharpnessHolds) {
+  // lr = 2^(−t/10): medians 2^(−1.5) and 2^(−9.5), ratio 2^(−8) = 1/256; λ = 10 + t/10 rises (×19.5/11.5).
+  const auto run = long_run([](double t) { return std::exp2(-t / 10); }, [](double t) { return 10 + t / 10; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kHolds, kHolds}));
+  EXPECT_EQ(late_over_early(measured(run, "lr"), 0.1, 0.2), 1.0 / 256);
+}
+
+TEST(LrDecayVerdict, AOneOverTDecayIsNotAnOrderOfMagnitudeAndFlatSharpnessFails) {
+  // lr = 1/(1 + t/10): medians 1/2.5 and 1/10.5, ratio 2.5/10.5 ≈ 0.24 > 0.1; λ constant (ratio 1, not > 1).
+  const auto run = long_run([](double t) { return 1 / (1 + t / 10); }, [](double) { return 10.0; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kFails, kFails}));
+}
+
+TEST(LrDecayVerdict, AFallWithinTheFirstTenthOfTheRunDoesNotCount) {
+  // lr 10 over steps 0..9 (a transient), 1 from step 10 on, 0.5 over the last 10 %: 10–20 % reads 1, so the ratio
+  // is 0.5 although the LR fell 20 × since step 0.
+  const auto run = long_run([](double t) { return t < 10 ? 10.0 : t < 90 ? 1.0 : 0.5; }, [](double t) { return 10 + t / 10; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kFails, kHolds}));
+}
+
+TEST(LrDecayVerdict, OnTheThreshold) {
+  // lr 1 until step 50, then 0.1: the ratio of the window medians is 0.1 / 1 = 0.1 exactly, which holds.
+  const auto at = long_run([](double t) { return t < 50 ? 1.0 : 0.1; }, [](double t) { return 10 + t / 10; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", at)), (std::vector<Outcome>{kHolds, kHolds}));
+  const auto above = long_run([](double t) { return t < 50 ? 1.0 : std::nextafter(0.1, 1.0); }, [](double t) { return 10 + t / 10; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", above)), (std::vector<Outcome>{kFails, kHolds}));
+}
+
+TEST(LrDecayVerdict, SparseSharpnessOrADivergedRunIsInconclusive) {
+  // λ only every 50 steps (0, 50, 100): each window holds at most one point, fewer than kMinWindowPoints.
+  auto run = long_run([](double t) { return std::exp2(-t / 10); },
+                      [](double t) { return std::fmod(t, 50.0) == 0 ? 10 + t / 10 : NAN; });
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kHolds, kUnknown}));
+  run.diverged = true;
+  EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kUnknown, kUnknown}));
+}
+
 }  // namespace
 }  // namespace cdat::experiments
