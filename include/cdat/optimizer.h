@@ -51,7 +51,9 @@ enum class CurvatureMode {
   kForwardOverReverse,
   // The parabola through f(w), the slope gᵀu and one extra value f(w + hu) (PAPER §2, the quadratic model
   // of f along u): c = 2(f(w + hu) − f(w) − h·gᵀu)/h², uᵀHu to O(h); one forward pass without a graph.
-  // h = parabola_step·η_{t−1} (the first step, or after η = 0: h‖u‖ = fd_step·max(‖w‖, 1)). With
+  // h = parabola_step·η_{t−1} (the first step, or after η = 0: h‖u‖ = fd_step·max(‖w‖, 1)); when h·c
+  // exceeds −gᵀu (h longer than the estimate's own greedy step, e.g. after an outsized first step), again
+  // at h = parabola_step·(−gᵀu)/c, up to 3 times, one forward each. With
   // parabola_central, c = (f(w + hu) − 2f(w) + f(w − hu))/h², O(h²), two forwards. An estimate that is not
   // finite, negative, or whose second-order term is below the rounding noise of the loss values is
   // replaced by exact double backward for that step (StepStats::curvature_fallback).
@@ -68,8 +70,8 @@ struct TunedOptimizerOptions {
   bool measure_curvature = false;
   CurvatureMode curvature_mode = CurvatureMode::kExact;
   double fd_step = 1e-3;  // kFiniteDifference (and kParabola's first step): relative step length
-  // kParabola: h = parabola_step·η_{t−1}. An h at the scale of the step itself (1) breaks the closed loop
-  // of CDAT; a tenth keeps the estimate local (docs/method.md).
+  // kParabola: h = parabola_step·η_{t−1} (shortened as above). An h at the scale of the step itself (1)
+  // breaks the closed loop of CDAT; a tenth keeps the estimate local (docs/method.md).
   double parabola_step = 0.1;
   bool parabola_central = false;  // kParabola: f(w ± hu), O(h²) error, two forwards
   // Amortised curvature: measure the directional curvature κ = uᵀHu/‖u‖² on steps 0, k, 2k, … and use

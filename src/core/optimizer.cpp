@@ -39,6 +39,31 @@ double machine_epsilon(torch::ScalarType type) {
 // second-order term is a difference of such values, so below this floor it is rounding noise.
 constexpr double kLossRoundingUlps = 32.0;
 
+// How often one step may shorten the parabola's h to a tenth of the estimate's own greedy step (parabola()).
+constexpr int kMaxParabolaRescales = 3;
+
+// The parabola through f(w), the slope gᵀu and f(w + hu) (and f(w − hu) when central), or nothing when the
+// estimate is not finite, negative, or a second-order term within the loss values' rounding noise. The
+// value differences are taken in double from the values the closure returns.
+std::optional<double> parabola_at(Objective& objective, const TensorList& u, double slope, double h, bool central) {
+  const double f0 = objective.loss();
+  const double f_plus = objective.value_at(u, h);
+  const double epsilon = machine_epsilon(objective.params().front().scalar_type());
+  double second_order, noise;
+  if (central) {
+    const double f_minus = objective.value_at(u, -h);
+    second_order = (f_plus - f0) + (f_minus - f0);  // h²·uᵀHu + O(h⁴)
+    noise = kLossRoundingUlps * epsilon * (std::abs(f_plus) + 2.0 * std::abs(f0) + std::abs(f_minus));
+  } else {
+    const double step_slope = h * slope;
+    second_order = 2.0 * ((f_plus - f0) - step_slope);  // h²·uᵀHu + O(h³)
+    noise = 2.0 * kLossRoundingUlps * epsilon * (std::abs(f_plus) + std::abs(f0) + std::abs(step_slope));
+  }
+  const double value = second_order / (h * h);
+  if (!std::isfinite(value) || value < 0.0 || std::abs(second_order) <= noise) return std::nullopt;
+  return value;
+}
+
 void check_options(const TunedOptimizerOptions& o) {
   if (!(o.fd_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: fd_step must be > 0");
   if (!(o.parabola_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: parabola_step must be > 0");
@@ -273,28 +298,22 @@ double TunedOptimizer::exact_curvature(Objective& objective, const TensorList& u
   return objective.curvature(u, /*keep_graph=*/false);
 }
 
-// uᵀHu from the parabola through f(w), gᵀu and f(w + hu) (and f(w − hu) when central), or nothing when
-// the estimate is unreliable: not finite, negative, or a second-order term within the loss values'
-// rounding noise. The value differences are taken in double from the values the closure returns.
+// uᵀHu from the parabola along u (TunedOptimizerOptions::parabola_step), or nothing when unreliable.
+// h = parabola_step·η_{t−1} assumes this step's scale is the last one's. After an outsized step (the first
+// one from a flat start, typically) the curvature can grow by orders of magnitude: an h longer than the
+// greedy step n/c of the estimate itself (the quadratic model's minimiser along u, PAPER §2) averages the
+// curvature over a stretch this step will not travel (NanoLM: 0.08 × the exact uᵀHu, docs/performance.md
+// "Parabola"). Then h = parabola_step·n/c and measure again, at most kMaxParabolaRescales times.
 std::optional<double> TunedOptimizer::parabola(Objective& objective, const TensorList& u, double u_sq_norm) {
   if (u_sq_norm == 0.0) return 0.0;
-  const double h = previous_lr_ > 0.0 ? options_.parabola_step * previous_lr_
-                                      : options_.fd_step * std::max(norm(params_), 1.0) / std::sqrt(u_sq_norm);
-  const double f0 = objective.loss();
-  const double f_plus = objective.value_at(u, h);
-  const double epsilon = machine_epsilon(params_.front().scalar_type());
-  double second_order, noise;
-  if (options_.parabola_central) {
-    const double f_minus = objective.value_at(u, -h);
-    second_order = (f_plus - f0) + (f_minus - f0);  // h²·uᵀHu + O(h⁴)
-    noise = kLossRoundingUlps * epsilon * (std::abs(f_plus) + 2.0 * std::abs(f0) + std::abs(f_minus));
-  } else {
-    const double step_slope = h * dot(objective.gradient(), u);
-    second_order = 2.0 * ((f_plus - f0) - step_slope);  // h²·uᵀHu + O(h³)
-    noise = 2.0 * kLossRoundingUlps * epsilon * (std::abs(f_plus) + std::abs(f0) + std::abs(step_slope));
+  double h = previous_lr_ > 0.0 ? options_.parabola_step * previous_lr_
+                                : options_.fd_step * std::max(norm(params_), 1.0) / std::sqrt(u_sq_norm);
+  const double slope = dot(objective.gradient(), u);
+  std::optional<double> value = parabola_at(objective, u, slope, h, options_.parabola_central);
+  for (int i = 0; i < kMaxParabolaRescales && value && -slope > 0.0 && h * *value > -slope; ++i) {
+    h = options_.parabola_step * -slope / *value;
+    value = parabola_at(objective, u, slope, h, options_.parabola_central);
   }
-  const double value = second_order / (h * h);
-  if (!std::isfinite(value) || value < 0.0 || std::abs(second_order) <= noise) return std::nullopt;
   return value;
 }
 

@@ -227,6 +227,30 @@ TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
   }
 }
 
+// After an outsized step h = 0.1·η_{t−1} is no longer local: f(x) = x⁴, x₀ = 0.5, a constant η₀ = 3 lands
+// on x₁ = 0.5 − 3·4·0.5³ = −1, where u = −f'(x₁) = 4, n = −gᵀu = 16 and uᵀHu = u²·12x₁² = 192. Along u the
+// parabolas carry f'''(x₁) = −24 and f'''' = 24: one-sided c(h) = u²(12 − 24·hu/3 + 24(hu)²/12)
+// = 16(12 − 32h + 32h²), central c(h) = u²(12 + 24(hu)²/12) = 16(12 + 32h²). At h = 0.1·3 = 0.3 they are
+// 84.48 and 238.08, so h·c > n (h longer than the estimate's own greedy step n/c): the step measures again
+// at h = 0.1·n/c = 1.6/84.48 resp. 1.6/238.08, where h·c < n. Without that: 0.44 × and 1.24 × uᵀHu.
+TEST(CurvatureMode, ParabolaShortensAStepLongerThanItsOwnGreedyStep) {
+  for (const bool central : {false, true}) {
+    auto x = torch::tensor({0.5}, torch::kFloat64).requires_grad_();
+    TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+    o.parabola_central = central;
+    o.measure_curvature = true;
+    TunedOptimizer optimizer({x}, std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(3.0), o);
+    auto quartic = [&x] { return x.pow(4).sum(); };
+    optimizer.step(quartic);
+    ASSERT_DOUBLE_EQ(x.item<double>(), -1.0);
+    optimizer.step(quartic);
+    const double h = central ? 1.6 / 238.08 : 1.6 / 84.48;
+    const double expected = central ? 16.0 * (12.0 + 32.0 * h * h) : 16.0 * (12.0 - 32.0 * h + 32.0 * h * h);
+    EXPECT_NEAR(optimizer.last_stats().curvature, expected, 1e-9 * expected) << "central " << central;
+    EXPECT_FALSE(optimizer.last_stats().curvature_fallback);
+  }
+}
+
 TEST(CurvatureMode, ParabolaRejectsBadOptions) {
   Quadratic q({1.0, 2.0});
   for (auto set : std::vector<std::function<void(TunedOptimizerOptions&)>>{
