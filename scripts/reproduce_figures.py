@@ -4,8 +4,8 @@
     reproduce_figures.py heatmap   HEATMAP_CSV   --out PNG   # §4.4: final/initial loss over sigma x batch size
     reproduce_figures.py advantage ADVANTAGE_CSV --out PNG   # §4.5: CDAT's advantage per ablation factor
 
-heatmap.csv columns: ema,batch,sigma,final_over_initial,diverged (batch "full" for full batch); one panel per
-EMA value, colour = log10(final/initial), diverged cells marked with x, the best sigma of each batch size
+heatmap.csv columns: ema,batch,sigma,final_over_initial,diverged (batch "full" for full batch), optionally
+optimizer,ema_mode (default gd, separate); one panel per optimizer x EMA mode x EMA value, colour = log10(final/initial), diverged cells marked with x, the best sigma of each batch size
 outlined. advantage.csv columns: factor,value,advantage,...; one panel per factor, bars of the advantage
 (tuned constant final loss / CDAT final loss; 1 = parity).
 
@@ -45,15 +45,23 @@ def save(fig, out):
 
 def heatmap(path, out):
     rows = read_rows(path, ["ema", "batch", "sigma", "final_over_initial", "diverged"])
-    emas = sorted({float(r["ema"]) for r in rows})
+    def panel_of(r):
+        return (r.get("optimizer", "gd"), r.get("ema_mode", "separate"), float(r["ema"]))
+
+    panels = sorted({panel_of(r) for r in rows})
     batches = sorted({r["batch"] for r in rows}, key=batch_key)
     sigmas = sorted({float(r["sigma"]) for r in rows})
-    fig, axes = plt.subplots(1, len(emas), figsize=(4.6 * len(emas), 3.6), squeeze=False)
-    for ax, ema in zip(axes[0], emas):
+    columns = min(3, len(panels))
+    lines = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(4.6 * columns, 3.6 * lines), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels):
+        optimizer, mode, ema = panel
         grid = np.full((len(sigmas), len(batches)), np.nan)
         diverged = np.zeros_like(grid, dtype=bool)
         for r in rows:
-            if float(r["ema"]) != ema:
+            if panel_of(r) != panel:
                 continue
             i, j = sigmas.index(float(r["sigma"])), batches.index(r["batch"])
             grid[i, j] = math.log10(max(float(r["final_over_initial"]), 1e-12))
@@ -72,7 +80,8 @@ def heatmap(path, out):
         ax.set_yticks(range(len(sigmas)), [f"{s:g}" for s in sigmas])
         ax.set_xlabel("batch size")
         ax.set_ylabel("sigma")
-        ax.set_title(f"final/initial train loss, EMA {ema:g}")
+        what = "EMA of the ratio" if mode == "ratio" else "EMA"
+        ax.set_title(f"{optimizer}: final/initial train loss, {what} {ema:g}", fontsize=9)
         fig.colorbar(image, ax=ax, label="log10 ratio")
     fig.suptitle("CDAT in mini batch (red: best sigma per batch size; x: diverged)", fontsize=10)
     fig.tight_layout()

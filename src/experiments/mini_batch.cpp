@@ -1,6 +1,9 @@
 // §4.4: in mini batch, stochasticity damps the edge effects: the best σ shrinks with the batch size, EMA
 // smoothing of CDAT's numerator and denominator lowers the sensitivity to σ, and CDAT is comparable to a
 // tuned constant LR. Heat maps of final / initial train loss over σ × batch size, with and without EMA.
+// Issue 13 adds, at each batch size: linesearch and greedy (σ = 1, a cell of the σ grid) against the tuned
+// constant (stochasticity explains the classical tuners' success at suitable batch sizes), Adam + CDAT over
+// the σ grid against Adam's own tuned constant, EMA β = 0.99 and the EMA-of-the-ratio mode.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,6 +22,7 @@ namespace {
 
 const std::vector<double> kSigmas = {0.25, 0.5, 1.0, 1.5, 2.0, 2.5};
 const std::vector<double> kEmas = {0.0, 0.9};
+constexpr double kGreedySigma = 1.0;  // greedy = CDAT σ = 1 without EMA (PAPER §2): a cell of the σ grid
 
 // final / initial train loss (on the whole training subset); a diverged or failed run counts as 1 (no progress).
 double progress_ratio(const RunData& run) { return run.ok() ? std::min(1.0, run.final_over_initial) : 1.0; }
@@ -31,13 +35,124 @@ double progress_ratio(const Seeded& runs, int k) {
   return median(ratios);
 }
 
+// One σ × batch grid of CDAT runs: an optimizer, its EMA values and the EMA mode.
+struct GridSpec {
+  std::string optimizer;
+  std::vector<double> emas;
+  std::string ema_mode;  // "separate" (RunConfig's default, left untouched so the original runs keep their hash) or "ratio"
+};
+const GridSpec kGd{"gd", {0.0, 0.9, 0.99}, "separate"}, kGdRatio{"gd", {0.9}, "ratio"}, kAdam{"adam", kEmas, "separate"};
+
+// Every configuration of the grids, in order, and which grid each belongs to.
+struct GridRuns {
+  std::vector<train::RunConfig> configs;
+  std::vector<size_t> grid_of;
+  std::vector<Seeded> runs;
+  // grid g's final/initial ratios (seed k, or the median over seeds).
+  SigmaGrid at(size_t g, int k) const {
+    SigmaGrid grid{kSigmas, {}};
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (grid_of[i] == g) grid.ratios[{configs[i].ema, configs[i].batch_size}].push_back(progress_ratio(runs[i], k));
+    }
+    return grid;
+  }
+};
+
+GridRuns run_grids(Context& ctx, const train::RunConfig& base, const std::vector<GridSpec>& specs,
+                   const std::vector<int64_t>& batches) {
+  GridRuns out;
+  for (size_t g = 0; g < specs.size(); ++g) {
+    for (double ema : specs[g].emas) {
+      for (int64_t b : batches) {
+        for (double sigma : kSigmas) {
+          train::RunConfig c = with_tuner(base, specs[g].optimizer, "cdat", sigma);
+          c.batch_size = b;
+          c.ema = ema;
+          if (specs[g].ema_mode != "separate") c.ema_mode = specs[g].ema_mode;
+          out.configs.push_back(c);
+          out.grid_of.push_back(g);
+        }
+      }
+    }
+  }
+  out.runs = ctx.run_seeds(out.configs);
+  return out;
+}
+
+// A tuned constant LR per batch size (tuned on seed 0), run over the seeds.
+struct Constants {
+  std::vector<Seeded> runs;  // per batch, in the order of `batches`
+  std::vector<double> lrs;
+  std::map<int64_t, double> ratio_at(const std::vector<int64_t>& batches, int k) const {
+    std::map<int64_t, double> ratio;
+    for (size_t i = 0; i < batches.size(); ++i) ratio[batches[i]] = progress_ratio(runs[i], k);
+    return ratio;
+  }
+};
+
+Constants tune_constants(Context& ctx, const Workload& w, const std::string& optimizer, const std::vector<int64_t>& batches) {
+  Constants out;
+  for (int64_t b : batches) {
+    train::RunConfig base = with_tuner(w.base, optimizer, "constant");
+    base.batch_size = b;
+    const Tuned tuned = ctx.tune_lr(base, lr_grid(w, optimizer), kLrGridFactor);
+    out.runs.push_back(ctx.best_over_seeds(tuned));
+    out.lrs.push_back(tuned.best_run().config.lr);
+  }
+  return out;
+}
+
+double ratio_at_sigma(const SigmaGrid& grid, double ema, int64_t batch, double sigma) {
+  const auto at = std::find(grid.sigmas.begin(), grid.sigmas.end(), sigma) - grid.sigmas.begin();
+  return grid.ratios.at({ema, batch}).at(static_cast<size_t>(at));
+}
+
+// One group of columns of a σ-grid table: best σ, best ratio and spread of `grid` at EMA `ema`.
+struct GridColumns {
+  std::string label;  // e.g. "no EMA", "EMA 0.9"
+  const SigmaGrid* grid;
+  double ema;
+};
+
+// Per batch size: each group of columns, then the tuned constant's ratio (lr).
+Table sigma_grid_table(const std::string& caption, const std::vector<GridColumns>& groups, const std::vector<int64_t>& batches,
+                       const Constants& constants) {
+  Table table{caption, {"batch"}, {}};
+  for (const auto& group : groups) {
+    table.header.insert(table.header.end(), {"best σ (" + group.label + ")", "best ratio", "spread"});
+  }
+  table.header.push_back("tuned constant ratio (lr)");
+  const auto constant_ratio = constants.ratio_at(batches, kMedian);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const int64_t b = batches[i];
+    std::vector<std::string> row{batch_name(b)};
+    for (const auto& [label, grid, ema] : groups) {
+      row.insert(row.end(), {fmt::format("{:g}", grid->best_sigma(ema, b)), num(grid->best_ratio(ema, b)), num(grid->spread(ema, b))});
+    }
+    row.push_back(fmt::format("{} ({:g})", num(constant_ratio.at(b)), constants.lrs[i]));
+    table.rows.push_back(row);
+  }
+  return table;
+}
+
+void write_heatmap(const std::string& path, const GridRuns& grids) {
+  std::ofstream csv(path);
+  csv << "ema,batch,sigma,final_over_initial,diverged,optimizer,ema_mode\n";
+  for (size_t i = 0; i < grids.runs.size(); ++i) {
+    const auto& c = grids.configs[i];
+    csv << fmt::format("{},{},{},{},{},{},{}\n", c.ema, batch_name(c.batch_size), c.sigma, progress_ratio(grids.runs[i], kMedian),
+                       grids.runs[i].median.ok() ? 0 : 1, c.optimizer, c.ema_mode);
+  }
+}
+
 }  // namespace
 
 Report reproduce_mini_batch(Context& ctx) {
   Report report{"mini-batch", "CDAT in mini batch",
                 "stochasticity damps the effects: the best σ shrinks as the batch shrinks (heat map of final/initial train "
                 "loss over σ × batch size); EMA smoothing reduces the sensitivity; CDAT is then comparable to tuned "
-                "baselines (§4.4).",
+                "baselines; and stochasticity explains the classical tuners' (linesearch, greedy) success at suitable "
+                "batch sizes (§4.4).",
                 {}, {}, {}, {}};
   const double scale = ctx.settings().scale;
   Workload w = mlp_mse(scale);
@@ -50,57 +165,59 @@ Report reproduce_mini_batch(Context& ctx) {
   }
   batches.push_back(0);  // full batch
 
-  std::vector<train::RunConfig> configs;
-  for (double ema : kEmas) {
-    for (int64_t b : batches) {
-      for (double sigma : kSigmas) {
-        train::RunConfig c = with_tuner(w.base, "gd", "cdat", sigma);
-        c.batch_size = b;
-        c.ema = ema;
-        configs.push_back(c);
-      }
-    }
+  enum : size_t { kGdGrid, kGdRatioGrid, kAdamGrid };
+  const GridRuns grids = run_grids(ctx, w.base, {kGd, kGdRatio, kAdam}, batches);
+  std::vector<train::RunConfig> linesearch_configs;
+  for (int64_t b : batches) {
+    linesearch_configs.push_back(with_tuner(w.base, "gd", "linesearch"));
+    linesearch_configs.back().batch_size = b;
   }
-  const auto runs = ctx.run_seeds(configs);
-  auto grid_at = [&](int k) {
-    SigmaGrid grid{kSigmas, {}};  // (ema, batch) → ratio per σ
-    for (size_t i = 0; i < runs.size(); ++i) grid.ratios[{configs[i].ema, configs[i].batch_size}].push_back(progress_ratio(runs[i], k));
-    return grid;
-  };
-  const SigmaGrid grid = grid_at(kMedian);
+  const auto linesearch = ctx.run_seeds(linesearch_configs);
+  const Constants gd_constants = tune_constants(ctx, w, "gd", batches), adam_constants = tune_constants(ctx, w, "adam", batches);
 
   const std::string dir = ctx.folder("mini-batch");
-  std::ofstream csv(std::filesystem::path(dir) / "heatmap.csv");
-  csv << "ema,batch,sigma,final_over_initial,diverged\n";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const auto& c = configs[i];
-    csv << fmt::format("{},{},{},{},{}\n", c.ema, batch_name(c.batch_size), c.sigma, progress_ratio(runs[i], kMedian),
-                       runs[i].median.ok() ? 0 : 1);
-  }
-  csv.close();
+  write_heatmap((std::filesystem::path(dir) / "heatmap.csv").string(), grids);
 
-  Table table{describe(w.base) + " (the batch size varies). GD + CDAT; final/initial train loss (whole training set; median "
-              "over the seeds) of the best σ, and the spread (decades between the best and worst σ; a diverged run counts as "
-              "1). The constant LR is tuned on seed 0.",
-              {"batch", "best σ (no EMA)", "best ratio", "spread", "best σ (EMA 0.9)", "best ratio", "spread",
-               "tuned constant ratio (lr)"},
-              {}};
-  std::vector<Seeded> constants;
-  for (int64_t b : batches) {
-    train::RunConfig base = with_tuner(w.base, "gd", "constant");
-    base.batch_size = b;
-    const Tuned tuned = ctx.tune_lr(base, lr_grid(w, "gd"), kLrGridFactor);
-    constants.push_back(ctx.best_over_seeds(tuned));
-    table.rows.push_back({batch_name(b), fmt::format("{:g}", grid.best_sigma(0.0, b)), num(grid.best_ratio(0.0, b)),
-                          num(grid.spread(0.0, b)), fmt::format("{:g}", grid.best_sigma(0.9, b)),
-                          num(grid.best_ratio(0.9, b)), num(grid.spread(0.9, b)),
-                          fmt::format("{} ({:g})", num(progress_ratio(constants.back(), kMedian)), tuned.best_run().config.lr)});
+  const std::string seeds_note = "(whole training set; median over the seeds) of the best σ, and the spread (decades between the "
+                                 "best and worst σ; a diverged run counts as 1). The constant LR is tuned on seed 0.";
+  const SigmaGrid gd = grids.at(kGdGrid, kMedian), gd_ratio = grids.at(kGdRatioGrid, kMedian), adam = grids.at(kAdamGrid, kMedian);
+  report.tables.push_back(sigma_grid_table(describe(w.base) + " (the batch size varies). GD + CDAT; final/initial train loss " + seeds_note,
+                                           {{"no EMA", &gd, 0.0}, {"EMA 0.9", &gd, 0.9}}, batches, gd_constants));
+  report.tables.push_back(sigma_grid_table("GD + CDAT, the EMA variants: β = 0.9 and 0.99 (EMA of n and d separately) and the EMA of "
+                                           "the ratio n/d (β = 0.9, a comparison: the paper's ablation); final/initial train loss " + seeds_note,
+                                           {{"EMA 0.9", &gd, 0.9}, {"EMA 0.99", &gd, 0.99}, {"EMA of the ratio, 0.9", &gd_ratio, 0.9}},
+                                           batches, gd_constants));
+  report.tables.push_back(sigma_grid_table("Adam + CDAT; final/initial train loss " + seeds_note + " Adam's own constant LR.",
+                                           {{"no EMA", &adam, 0.0}, {"EMA 0.9", &adam, 0.9}}, batches, adam_constants));
+  Table classical{"The classical tuners with GD: final/initial train loss (median over the seeds) of linesearch and of greedy "
+                  "(CDAT σ = 1 without EMA, the σ grid's cell), and over the tuned constant's.",
+                  {"batch", "linesearch", "greedy (σ = 1)", "tuned constant", "linesearch / constant", "greedy / constant"},
+                  {}};
+  const auto gd_constant_ratio = gd_constants.ratio_at(batches, kMedian);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const int64_t b = batches[i];
+    const double ls = progress_ratio(linesearch[i], kMedian), greedy = ratio_at_sigma(gd, 0.0, b, kGreedySigma);
+    classical.rows.push_back({batch_name(b), num(ls), num(greedy), num(gd_constant_ratio.at(b)), num(ls / gd_constant_ratio.at(b)),
+                              num(greedy / gd_constant_ratio.at(b))});
   }
-  report.tables.push_back(table);
-  auto findings = judged_over_seeds(static_cast<int>(runs.front().seeds.size()), [&](int k) {
-    std::map<int64_t, double> constant_ratio;
-    for (size_t i = 0; i < batches.size(); ++i) constant_ratio[batches[i]] = progress_ratio(constants[i], k);
-    return mini_batch_findings(grid_at(k), batches, constant_ratio);
+  report.tables.push_back(classical);
+
+  auto findings = judged_over_seeds(static_cast<int>(grids.runs.front().seeds.size()), [&](int k) {
+    const SigmaGrid gd_k = grids.at(kGdGrid, k);
+    const auto constant_ratio = gd_constants.ratio_at(batches, k);
+    std::map<int64_t, double> linesearch_ratio, greedy_ratio;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      linesearch_ratio[batches[i]] = progress_ratio(linesearch[i], k);
+      greedy_ratio[batches[i]] = ratio_at_sigma(gd_k, 0.0, batches[i], kGreedySigma);
+    }
+    std::vector<Finding> all = mini_batch_findings(gd_k, batches, constant_ratio);
+    for (auto part : {classical_mini_batch_findings("linesearch", linesearch_ratio, constant_ratio, batches),
+                      classical_mini_batch_findings("greedy (σ = 1)", greedy_ratio, constant_ratio, batches),
+                      adam_mini_batch_findings(grids.at(kAdamGrid, k), batches, adam_constants.ratio_at(batches, k)),
+                      ema_099_findings(gd_k, batches)}) {
+      for (auto& f : part) all.push_back(std::move(f));
+    }
+    return all;
   });
   for (auto& finding : findings) report.findings.push_back(std::move(finding));
   if (ctx.figure_script({"heatmap", (std::filesystem::path(dir) / "heatmap.csv").string(), "--out",

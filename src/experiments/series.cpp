@@ -102,4 +102,17 @@ double last_step(const RunData& run) {
   return steps.empty() ? 0.0 : steps.back();
 }
 
+PeriodTwo period_two(const Series& series, double from, double to) {
+  const Series inside = window(series, from, to);
+  std::vector<double> even, odd, two_step;
+  for (size_t i = 0; i < inside.step.size(); ++i) {
+    (std::fmod(inside.step[i], 2.0) == 0.0 ? even : odd).push_back(inside.value[i]);
+    if (i + 1 < inside.step.size() && inside.step[i + 1] == inside.step[i] + 1) {
+      two_step.push_back(std::sqrt(inside.value[i] * inside.value[i + 1]));
+    }
+  }
+  auto enough = [](const std::vector<double>& v) { return v.size() < kMinWindowPoints ? std::nan("") : median(v); };
+  return {enough(even), enough(odd), enough(two_step)};
+}
+
 }  // namespace cdat::experiments

@@ -2,6 +2,7 @@
 // run, values at a step, counts of loss increases. Windows are fractions of the run's steps.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -37,5 +38,14 @@ double value_at(const Series& series, double step);
 int64_t increases(const Series& series, double from_step);
 // Last step of a run's metrics (0 if empty).
 double last_step(const RunData& run);
+
+// ---- Period-2 dynamics (issue 13, item 2): a series measured at pairs of consecutive steps (t, t+1)
+// (RunConfig::sharpness_pairs), e.g. greedy's η·λ, which zigzags with period 2.
+struct PeriodTwo {
+  double even = NAN, odd = NAN;  // median over the window's points at even / at odd steps
+  double two_step = NAN;         // median over the window's consecutive pairs (t, t+1) of (x_t · x_{t+1})^{1/2}
+};
+// Over window(series, from, to); each number is NaN when it rests on fewer than kMinWindowPoints points (pairs).
+PeriodTwo period_two(const Series& series, double from, double to);
 
 }  // namespace cdat::experiments

@@ -58,15 +58,18 @@ double late_over_early(const Series& s, double early_from, double early_to) {
   return window_median(s, 0.9, 1.0) / window_median(s, early_from, early_to);
 }
 
-std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant) {
+std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant,
+                                         bool two_step) {
   std::vector<Finding> findings;
   const Series eta_lambda = edge_scaled_sharpness(run), lr = measured(run, "lr"), lambda = measured(run, "sharpness"),
                grad = measured(run, "grad_norm"), loss = measured(run, "train_loss"),
                const_loss = measured(constant, "train_loss");
   const bool usable = run.completed && !lambda.empty();
-  const double settled = window_median(eta_lambda, 0.5, 1.0);
+  const double settled = two_step ? period_two(eta_lambda, 0.5, 1.0).two_step : window_median(eta_lambda, 0.5, 1.0);
   findings.push_back(judge(what + ": η·λ settles below the edge 2",
-                           fmt::format("median η·λ over the second half {}", num(settled)),
+                           two_step ? fmt::format("median two-step product (η_t λ_t · η_(t+1) λ_(t+1))^(1/2) over the second half {}",
+                                                  num(settled))
+                                    : fmt::format("median η·λ over the second half {}", num(settled)),
                            settled < 1.95 && settled > 0.5, usable && std::isfinite(settled)));
   const double lr_ratio = late_over_early(lr, 0.1, 0.2);
   findings.push_back(judge(what + ": the learning rate keeps falling",
@@ -104,8 +107,7 @@ double early_decrease(const RunData& run, int steps) {
   return n ? sum / n : std::nan("");
 }
 
-std::vector<Finding> cdat_full_batch_findings(const std::string& where, const CdatPair& pair, const RunData& constant,
-                                              const RunData& linesearch) {
+std::vector<Finding> cdat_edge_findings(const std::string& where, const CdatPair& pair, const RunData& constant) {
   std::vector<Finding> findings;
   const RunData& s2 = pair.sigma2;
   const bool have = s2.completed && pair.sigma1.completed && constant.completed;
@@ -123,6 +125,13 @@ std::vector<Finding> cdat_full_batch_findings(const std::string& where, const Cd
                                        num(rise), num(drift)),
                            rise >= kWarmupRise && drift > 0.8 && drift < 1.25,
                            s2.ok() && std::isfinite(rise) && std::isfinite(drift)));
+  return findings;
+}
+
+std::vector<Finding> cdat_full_batch_findings(const std::string& where, const CdatPair& pair, const RunData& constant,
+                                              const RunData& linesearch) {
+  std::vector<Finding> findings = cdat_edge_findings(where, pair, constant);
+  const RunData& s2 = pair.sigma2;
   const double ours = late_sharpening(s2);
   for (const auto& [name, classical] : {std::pair{"greedy (σ = 1)", &pair.sigma1}, std::pair{"linesearch", &linesearch}}) {
     const double theirs = late_sharpening(*classical);
@@ -163,32 +172,110 @@ double SigmaGrid::best_ratio(double ema, int64_t batch) const {
 
 std::string batch_name(int64_t batch) { return batch == 0 ? "full" : std::to_string(batch); }
 
-std::vector<Finding> mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
-                                         const std::map<int64_t, double>& constant_ratio) {
-  double spread_plain = 0, spread_ema = 0, worst_gap = 0;
+bool has_mini_batch(const std::vector<int64_t>& batches) {
+  return std::any_of(batches.begin(), batches.end(), [](int64_t b) { return b != 0; });
+}
+
+double mean_mini_batch_spread(const SigmaGrid& grid, double ema, const std::vector<int64_t>& batches) {
+  double sum = 0;
   int mini = 0;
   for (int64_t b : batches) {
     if (b == 0) continue;
-    const double best_cdat = std::min(grid.best_ratio(0.0, b), grid.best_ratio(0.9, b));
-    spread_plain += grid.spread(0.0, b);
-    spread_ema += grid.spread(0.9, b);
-    worst_gap = std::max(worst_gap, best_cdat / constant_ratio.at(b));
+    sum += grid.spread(ema, b);
     ++mini;
   }
-  const int64_t smallest = batches.front();
+  return mini ? sum / mini : NAN;
+}
+
+double worst_gap_to_constant(const SigmaGrid& grid, const std::vector<double>& emas, const std::vector<int64_t>& batches,
+                             const std::map<int64_t, double>& constant_ratio) {
+  double worst = 0;
+  for (int64_t b : batches) {
+    if (b == 0) continue;
+    double best = INFINITY;
+    for (double ema : emas) best = std::min(best, grid.best_ratio(ema, b));
+    worst = std::max(worst, best / constant_ratio.at(b));
+  }
+  return worst;
+}
+
+namespace {
+
+// "EMA 0.9 lowers the mean spread over σ" and "the best σ is within 1.5 × the tuned constant", on one grid;
+// `prefix` names the optimizer ("" for the original GD claims).
+std::vector<Finding> sensitivity_and_parity_findings(const std::string& prefix, const SigmaGrid& grid,
+                                                     const std::vector<int64_t>& batches,
+                                                     const std::map<int64_t, double>& constant_ratio) {
+  const double spread_plain = mean_mini_batch_spread(grid, 0.0, batches), spread_ema = mean_mini_batch_spread(grid, 0.9, batches);
+  const double worst_gap = worst_gap_to_constant(grid, {0.0, 0.9}, batches, constant_ratio);
+  const bool mini = has_mini_batch(batches);
   return {
+      judge(prefix + "EMA smoothing reduces the sensitivity to σ in mini batch",
+            fmt::format("mean spread over σ {} decades with EMA 0.9 vs {} without", num(spread_ema), num(spread_plain)),
+            spread_ema < spread_plain, mini),
+      judge(prefix + "in mini batch CDAT (best σ) is comparable to the tuned constant LR (within 1.5 ×)",
+            fmt::format("worst best-CDAT / tuned-constant final-loss ratio over batch sizes: {}", num(worst_gap)),
+            worst_gap <= kComparableToConstant, mini),
+  };
+}
+
+}  // namespace
+
+std::vector<Finding> mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
+                                         const std::map<int64_t, double>& constant_ratio) {
+  const int64_t smallest = batches.front();
+  std::vector<Finding> findings = {
       judge("the best σ shrinks as the batch shrinks (no EMA)",
             fmt::format("best σ {:g} at batch {} vs {:g} in full batch", grid.best_sigma(0.0, smallest),
                         batch_name(smallest), grid.best_sigma(0.0, 0)),
-            grid.best_sigma(0.0, smallest) < grid.best_sigma(0.0, 0), mini > 0),
-      judge("EMA smoothing reduces the sensitivity to σ in mini batch",
-            fmt::format("mean spread over σ {} decades with EMA 0.9 vs {} without", num(mini ? spread_ema / mini : NAN),
-                        num(mini ? spread_plain / mini : NAN)),
-            spread_ema < spread_plain, mini > 0),
-      judge("in mini batch CDAT (best σ) is comparable to the tuned constant LR (within 1.5 ×)",
-            fmt::format("worst best-CDAT / tuned-constant final-loss ratio over batch sizes: {}", num(worst_gap)),
-            worst_gap <= 1.5, mini > 0),
+            grid.best_sigma(0.0, smallest) < grid.best_sigma(0.0, 0), has_mini_batch(batches))};
+  for (auto& f : sensitivity_and_parity_findings("", grid, batches, constant_ratio)) findings.push_back(std::move(f));
+  return findings;
+}
+
+std::vector<Finding> classical_mini_batch_findings(const std::string& tuner, const std::map<int64_t, double>& ratio,
+                                                   const std::map<int64_t, double>& constant_ratio,
+                                                   const std::vector<int64_t>& batches) {
+  const int64_t smallest = batches.front();
+  const bool mini = smallest != 0;
+  auto gap = [&](int64_t b) { return ratio.at(b) / constant_ratio.at(b); };
+  const double small_gap = gap(smallest), full_gap = gap(0);
+  return {
+      judge(fmt::format("{} at batch {} is comparable to the tuned constant LR (within 1.5 ×)", tuner, batch_name(smallest)),
+            fmt::format("final/initial {} vs constant {} (×{})", num(ratio.at(smallest)), num(constant_ratio.at(smallest)),
+                        num(small_gap)),
+            small_gap <= kComparableToConstant, mini && std::isfinite(small_gap)),
+      judge(fmt::format("{}'s gap to the tuned constant is smaller in mini batch than in full batch", tuner),
+            fmt::format("final/initial over the constant's: ×{} at batch {} vs ×{} in full batch", num(small_gap),
+                        batch_name(smallest), num(full_gap)),
+            small_gap < full_gap, mini && std::isfinite(small_gap) && std::isfinite(full_gap)),
   };
+}
+
+std::vector<Finding> adam_mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
+                                              const std::map<int64_t, double>& constant_ratio) {
+  return sensitivity_and_parity_findings("Adam + CDAT: ", grid, batches, constant_ratio);
+}
+
+std::vector<Finding> ema_099_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches) {
+  const double spread_09 = mean_mini_batch_spread(grid, 0.9, batches), spread_099 = mean_mini_batch_spread(grid, 0.99, batches);
+  return {judge("EMA β = 0.99 reduces the sensitivity to σ further than β = 0.9 (GD, mini batch)",
+                fmt::format("mean spread over σ {} decades with β = 0.99 vs {} with β = 0.9", num(spread_099), num(spread_09)),
+                spread_099 < spread_09, has_mini_batch(batches))};
+}
+
+double edge_over_constant(const RunData& edge, const RunData& constant) {
+  return constant.ok() ? edge.rank_loss() / constant.final_train_loss : NAN;
+}
+
+std::vector<Finding> loss_contrast_findings(const std::string& optimizer, const RunData& mse_edge,
+                                            const RunData& mse_constant, const RunData& ce_edge,
+                                            const RunData& ce_constant) {
+  const double mse = edge_over_constant(mse_edge, mse_constant), ce = edge_over_constant(ce_edge, ce_constant);
+  return {judge(fmt::format("{} on the same MLP: σ = 2 does worse against the tuned constant with cross-entropy than with MSE",
+                            optimizer),
+                fmt::format("σ = 2 / constant final loss: {} (CE) vs {} (MSE)", num(ce), num(mse)), ce > mse,
+                mse_edge.completed && ce_edge.completed && !std::isnan(mse) && !std::isnan(ce))};
 }
 
 double advantage_trend(const FactorTrend& trend) {

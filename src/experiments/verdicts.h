@@ -38,7 +38,11 @@ double late_over_early(const Series& s, double early_from, double early_to);
 // Six findings on `run` (a linesearch or greedy run) against the tuned constant LR's best run:
 // η·λ over the second half in (0.5, 1.95); lr falls (last 10 % / 10–20 % < 1); λ_max and ‖g‖ rise
 // (last 10 % / 20–30 % > 1); lower loss than the constant at step T/20; higher final loss than it.
-std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant);
+// With `two_step` (a run measured at pairs (t, t+1), RunConfig::sharpness_pairs: greedy, whose η·λ zigzags with
+// period 2), the first finding reads the median two-step product (η_t λ_t · η_{t+1} λ_{t+1})^{1/2} over the
+// second half (series.h, period_two) instead of the median of η·λ, which would pick one phase or mix them.
+std::vector<Finding> undershoot_findings(const std::string& what, const RunData& run, const RunData& constant,
+                                         bool two_step = false);
 
 // ---- cdat-full-batch and one-step-vs-long (§4.3).
 // λ_max over the last 10 % of the run relative to the 40–50 % window: > 1 means still sharpening.
@@ -55,6 +59,9 @@ constexpr double kWarmupStart = 0.05, kWarmupRise = 1.5;
 // tables, not a claim.
 std::vector<Finding> cdat_full_batch_findings(const std::string& where, const CdatPair& pair, const RunData& constant,
                                               const RunData& linesearch);
+// The first three of them (σ = 2 vs σ = 1, vs the tuned constant, the warm-up shape): the findings that need no
+// sharpness measurement.
+std::vector<Finding> cdat_edge_findings(const std::string& where, const CdatPair& pair, const RunData& constant);
 // Two findings: greedy's mean one-step decrease over the first 10 steps is larger than σ = 2's; σ = 2 has the
 // lower final loss.
 std::vector<Finding> one_step_findings(const std::string& where, const CdatPair& pair);
@@ -143,5 +150,39 @@ constexpr double kLrDecayFactor = 0.1;
 // > 1), the mechanism (PAPER §5: η ≈ 1.9/λ falls because λ keeps growing). Inconclusive when the run is not
 // ok() or a window holds fewer than kMinWindowPoints measurements.
 std::vector<Finding> lr_decay_findings(const std::string& what, const RunData& run);
+
+// ---- issue 13 coverage: mini-batch classical tuners, Adam + CDAT, EMA β = 0.99; CE vs MSE on the same MLP.
+// These rules were written down and committed before any run they judge (docs/REPORT.md, "Verdict rules").
+constexpr double kComparableToConstant = 1.5;  // "comparable": final/initial within 1.5 × the tuned constant's
+
+// Mean SigmaGrid::spread over the mini batch sizes of `batches` (0 = full batch is skipped); NaN without any.
+double mean_mini_batch_spread(const SigmaGrid& grid, double ema, const std::vector<int64_t>& batches);
+bool has_mini_batch(const std::vector<int64_t>& batches);  // any batch size but 0 (full batch)
+// The largest (best ratio over `emas` and σ) / constant_ratio over the mini batch sizes; 0 without any.
+double worst_gap_to_constant(const SigmaGrid& grid, const std::vector<double>& emas, const std::vector<int64_t>& batches,
+                             const std::map<int64_t, double>& constant_ratio);
+// Two findings on a classical tuner in mini batch (PAPER §4.4: stochasticity explains their earlier success),
+// from its final/initial `ratio` and the tuned constant's per batch size (smallest first, 0 = full batch last):
+// at the smallest batch its ratio is within 1.5 × the constant's; and its gap to the constant (ratio over the
+// constant's) is smaller at the smallest batch than in full batch.
+std::vector<Finding> classical_mini_batch_findings(const std::string& tuner, const std::map<int64_t, double>& ratio,
+                                                   const std::map<int64_t, double>& constant_ratio,
+                                                   const std::vector<int64_t>& batches);
+// Two findings on Adam + CDAT's σ × batch grid (EMA 0 and 0.9) against Adam's own tuned constant: EMA 0.9 lowers
+// the mean spread over σ in mini batch; the best σ (with or without EMA) is within 1.5 × the constant's
+// final/initial at every mini batch size.
+std::vector<Finding> adam_mini_batch_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches,
+                                              const std::map<int64_t, double>& constant_ratio);
+// One finding on GD + CDAT: the mean spread over σ in mini batch is smaller with EMA β = 0.99 than with 0.9.
+std::vector<Finding> ema_099_findings(const SigmaGrid& grid, const std::vector<int64_t>& batches);
+
+// σ = 2's final loss over the tuned constant's (rank_loss: +inf for a diverged σ = 2); NaN unless the constant is ok().
+double edge_over_constant(const RunData& edge, const RunData& constant);
+// One finding per optimizer: on the same MLP, σ = 2 does worse against the tuned constant with cross-entropy
+// (mlp-ce) than with MSE (mlp-mse): edge_over_constant is larger on CE. The report's "cross-entropy is what
+// σ = 2 does badly on" then holds on one architecture.
+std::vector<Finding> loss_contrast_findings(const std::string& optimizer, const RunData& mse_edge,
+                                            const RunData& mse_constant, const RunData& ce_edge,
+                                            const RunData& ce_constant);
 
 }  // namespace cdat::experiments

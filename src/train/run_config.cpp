@@ -82,6 +82,8 @@ const std::vector<Field>& fields() {
       {{"steps", K::kInt, "optimizer steps"}, &RunConfig::steps},
       {{"seed", K::kInt, "random seed (subset, initialisation, batch order)"}, &RunConfig::seed},
       {{"sharpness-every", K::kInt, "measure λ_max every K steps (0 = never)"}, &RunConfig::sharpness_every},
+      {{"sharpness-pairs", K::kBool, "also measure λ_max at the step after each sharpness step (t, t+1), for period-2 dynamics; needs sharpness-every >= 2"},
+       &RunConfig::sharpness_pairs},
       {{"lanczos-iters", K::kInt, "Lanczos iterations for the sharpness"}, &RunConfig::lanczos_iters},
       {{"measure-curvature", K::kBool, "log uᵀHu every step even if the tuner does not need it (false: where the tuner computes it and on sharpness steps)"},
        &RunConfig::measure_curvature},
@@ -319,6 +321,8 @@ void validate(const RunConfig& c) {
   require(c.steps >= 1, "steps", ">= 1", std::to_string(c.steps));
   require(c.seed >= 0, "seed", ">= 0", std::to_string(c.seed));
   require(c.sharpness_every >= 0, "sharpness-every", ">= 0 (0 = never)", std::to_string(c.sharpness_every));
+  require(!c.sharpness_pairs || c.sharpness_every >= 2, "sharpness-pairs", "false unless sharpness-every >= 2",
+          "true with sharpness-every " + std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
   require_one_of("curvature-mode", c.curvature_mode, curvature_mode_choices());
   require(c.curvature_every >= 1, "curvature-every", ">= 1", std::to_string(c.curvature_every));

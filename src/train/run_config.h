@@ -62,6 +62,9 @@ struct RunConfig {
   int64_t steps = 500;
   int64_t seed = 0;
   int64_t sharpness_every = 25;           // 0 = never
+  // also measure λ_max at the step after each sharpness step, pairs (t, t+1): period-2 dynamics (greedy's
+  // zigzag) are then seen on both phases; off for every run that does not ask (run_name ignores it then)
+  bool sharpness_pairs = false;
   int64_t lanczos_iters = 20;
   // log uᵀHu on every step even when the tuner does not need it; false: only where the tuner computes it
   // and on the sharpness steps (baselines pay nothing for the column)

@@ -325,9 +325,15 @@ bool Training::stop_requested_anywhere(const std::function<bool()>& stop_request
   return count.weighted_sum(here) > 0.0;
 }
 
+bool is_sharpness_step(const RunConfig& c, int64_t step) {
+  if (c.sharpness_every <= 0) return false;
+  const int64_t phase = step % c.sharpness_every;
+  return phase == 0 || (c.sharpness_pairs && phase == 1);  // pairs: t and t + 1 (period-2 dynamics)
+}
+
 Sharpness Training::measure_sharpness(int64_t step) {
   Sharpness sharpness;
-  if (c_.sharpness_every <= 0 || step % c_.sharpness_every != 0) return sharpness;
+  if (!is_sharpness_step(c_, step)) return sharpness;
   // Each rank's part of the training set; the Hessian-vector products are all-reduced, and every rank
   // starts Lanczos from the same seed, so every rank computes the same λ_max.
   const torch::Tensor inputs = rank_part(data_.train.inputs, rank_, world_);

@@ -17,6 +17,34 @@ RunData run_from_csv(const std::string& csv) {
   return run;
 }
 
+// Period 2: η·λ measured at pairs (t, t+1) every 10 steps, zigzagging 4 on even steps and 1 on odd ones, so
+// each phase's median is 4 and 1 and every two-step product is (4 · 1)^{1/2} = 2 exactly.
+TEST(Series, PeriodTwoSplitsThePhasesAndTakesTheTwoStepProduct) {
+  Series s;
+  for (double t : {0.0, 10.0, 20.0, 30.0, 40.0, 50.0}) {
+    for (double k : {t, t + 1}) {
+      s.step.push_back(k);
+      s.value.push_back(std::fmod(k, 2.0) == 0.0 ? 4.0 : 1.0);
+    }
+  }
+  const PeriodTwo all = period_two(s, 0.0, 1.0);
+  EXPECT_EQ(all.even, 4.0);
+  EXPECT_EQ(all.odd, 1.0);
+  EXPECT_EQ(all.two_step, 2.0);
+  // Window 40 %–100 % of step 51 (from step 20.4): 21, 30, 31, 40, 41, 50, 51; step 21 has lost its partner
+  // 20, so three pairs remain, and the phases keep their values.
+  const PeriodTwo late = period_two(s, 0.4, 1.0);
+  EXPECT_EQ(late.even, 4.0);
+  EXPECT_EQ(late.odd, 1.0);
+  EXPECT_EQ(late.two_step, 2.0);
+  // Points straddling a gap are no pairs: steps 0, 10, 20, 30 give no two-step product; no odd points.
+  Series sparse{{0, 10, 20, 30}, {4, 4, 4, 4}};
+  const PeriodTwo lone = period_two(sparse, 0.0, 1.0);
+  EXPECT_EQ(lone.even, 4.0);
+  EXPECT_TRUE(std::isnan(lone.odd));
+  EXPECT_TRUE(std::isnan(lone.two_step));
+}
+
 TEST(Series, MeasuredSkipsUnmeasuredRows) {
   const RunData run = run_from_csv("step,sharpness\n0,10\n1,\n2,12\n");
   const Series s = measured(run, "sharpness");
@@ -83,6 +111,9 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
   b.checkpoint_every = 7;  // checkpoints do not change the trajectory: a resumed reproduction reuses the run
   EXPECT_EQ(run_name(a), run_name(b));
   EXPECT_EQ(run_name(a).rfind("mlp-gd-constant-lr0.1-b0-", 0), 0u) << run_name(a);
+  b = a;
+  b.sharpness_pairs = true;  // an option added later (options_added_later) names the run once it is on
+  EXPECT_NE(run_name(a), run_name(b));
   b.lr = 0.2;
   EXPECT_NE(run_name(a), run_name(b));
   b = a;

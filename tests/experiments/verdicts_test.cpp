@@ -128,6 +128,19 @@ TEST(UndershootVerdict, OnTheThresholdsEveryStrictRuleFails) {
   EXPECT_EQ(late_over_early(measured(run, "lr"), 0.1, 0.2), 1.0);
 }
 
+TEST(UndershootVerdict, GreedysZigzagIsJudgedOnTheTwoStepProduct) {
+  // η·λ 4 on even steps and 0.5625 on odd ones (period 2, every step measured): the median over the second half
+  // (steps 50..100, 26 even points of 51) is 4, above the edge, but every two-step product is
+  // (4 · 0.5625)^{1/2} = 1.5 < 1.95: settled below the edge.
+  const auto run = undershoot_run([](double t) { return std::fmod(t, 2.0) == 0.0 ? 4.0 : 0.5625; },
+                                  [](double t) { return 10 + t / 10; }, [](double t) { return 1 + t / 100; },
+                                  [](double t) { return t < 100 ? 1 / (1 + t) : 0.5; });
+  const auto constant = constant_run([](double t) { return t < 100 ? 2 / (1 + t) : 0.25; });
+  EXPECT_EQ(undershoot_findings("x", run, constant).front().outcome, kFails);
+  EXPECT_EQ(undershoot_findings("x", run, constant, true).front().outcome, kHolds);
+  EXPECT_DOUBLE_EQ(period_two(edge_scaled_sharpness(run), 0.5, 1.0).two_step, 1.5);
+}
+
 TEST(UndershootVerdict, WithoutSharpnessOrConstantItIsInconclusive) {
   auto run = undershoot_run([](double) { return 1.75; }, [](double t) { return 10 + t / 10; },
                             [](double t) { return 1 + t / 100; }, [](double t) { return 1 / (1 + t); });
@@ -494,6 +507,68 @@ TEST(LrDecayVerdict, SparseSharpnessOrADivergedRunIsInconclusive) {
   EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kHolds, kUnknown}));
   run.diverged = true;
   EXPECT_EQ(outcomes(lr_decay_findings("x", run)), (std::vector<Outcome>{kUnknown, kUnknown}));
+}
+
+// ---- issue 13 coverage: classical tuners and Adam + CDAT in mini batch, EMA β = 0.99, CE vs MSE.
+TEST(ClassicalMiniBatchVerdict, ComparableAtBatch32AndCloserThanInFullBatchHolds) {
+  // Batch 32: 0.012 / 0.01 = 1.2 ≤ 1.5; full batch 0.5 / 0.01 = 50 > 1.2.
+  EXPECT_EQ(outcomes(classical_mini_batch_findings("linesearch", {{32, 0.012}, {0, 0.5}}, {{32, 0.01}, {0, 0.01}}, {32, 0})),
+            (std::vector<Outcome>{kHolds, kHolds}));
+}
+
+TEST(ClassicalMiniBatchVerdict, FarBehindAtBatch32AndFurtherThanInFullBatchFails) {
+  // Batch 32: 0.04 / 0.01 = 4 > 1.5; full batch 0.02 / 0.01 = 2 < 4.
+  EXPECT_EQ(outcomes(classical_mini_batch_findings("greedy", {{32, 0.04}, {0, 0.02}}, {{32, 0.01}, {0, 0.01}}, {32, 0})),
+            (std::vector<Outcome>{kFails, kFails}));
+}
+
+TEST(ClassicalMiniBatchVerdict, OnTheThresholdsAndWithoutMiniBatches) {
+  // 0.75 / 0.5 = 1.5 exactly (holds); the same gap in full batch is not smaller (strict: fails).
+  EXPECT_EQ(outcomes(classical_mini_batch_findings("greedy", {{32, 0.75}, {0, 0.75}}, {{32, 0.5}, {0, 0.5}}, {32, 0})),
+            (std::vector<Outcome>{kHolds, kFails}));
+  EXPECT_EQ(outcomes(classical_mini_batch_findings("greedy", {{0, 0.75}}, {{0, 0.5}}, {0})),
+            (std::vector<Outcome>{kUnknown, kUnknown}));
+}
+
+TEST(AdamMiniBatchVerdict, TheSensitivityAndParityRulesOnAdamsOwnGrid) {
+  // The grids of MiniBatchVerdict: spreads 1 < 2 decades and 1.25 × the constant (holds); 3 > 0 decades and
+  // 0.001 / 0.0001 = 10 × (fails).
+  const auto good = grid({0.01, 0.1, 1.0}, {0.01, 0.05, 0.1}, {0.5, 0.1, 0.01});
+  const auto findings = adam_mini_batch_findings(good, {32, 0}, {{32, 0.008}, {0, 0.01}});
+  EXPECT_EQ(outcomes(findings), (std::vector<Outcome>{kHolds, kHolds}));
+  EXPECT_EQ(findings[0].claim.rfind("Adam + CDAT: ", 0), 0u);
+  const auto bad = grid({1.0, 1.0, 1.0}, {1.0, 0.001, 0.1}, {0.5, 0.1, 0.01});
+  EXPECT_EQ(outcomes(adam_mini_batch_findings(bad, {32, 0}, {{32, 0.0001}, {0, 0.01}})), (std::vector<Outcome>{kFails, kFails}));
+  EXPECT_EQ(outcomes(adam_mini_batch_findings(good, {0}, {{0, 0.01}})), (std::vector<Outcome>{kUnknown, kUnknown}));
+}
+
+TEST(EmaVerdict, BetaPoint99LowersTheMeanSpreadOverTheMiniBatches) {
+  auto g = grid({0.01, 0.1, 1.0}, {0.01, 0.1, 1.0}, {0.5, 0.1, 0.01});  // β = 0.9 at batch 32: 2 decades
+  g.ratios[{0.99, 32}] = {0.01, 0.05, 0.1};                              // 1 decade: holds
+  g.ratios[{0.99, 0}] = {1.0, 1.0, 1e-9};                                // full batch is not averaged in
+  EXPECT_EQ(outcomes(ema_099_findings(g, {32, 0})), std::vector<Outcome>{kHolds});
+  g.ratios[{0.99, 32}] = {0.01, 0.1, 1.0};  // the same 2 decades: not smaller
+  EXPECT_EQ(outcomes(ema_099_findings(g, {32, 0})), std::vector<Outcome>{kFails});
+  EXPECT_EQ(outcomes(ema_099_findings(g, {0})), std::vector<Outcome>{kUnknown});
+  EXPECT_DOUBLE_EQ(mean_mini_batch_spread(g, 0.0, {32, 0}), 2.0);
+}
+
+TEST(LossContrastVerdict, EdgeDoesWorseAgainstTheConstantWithCrossEntropy) {
+  // MSE: σ = 2 0.25 vs constant 0.5 (×0.5); CE: 0.75 vs 0.5 (×1.5): holds. Swapped: fails. Equal: fails (strict).
+  const auto r = [](double f) { return loss_run(1.0, f); };
+  EXPECT_EQ(outcomes(loss_contrast_findings("GD", r(0.25), r(0.5), r(0.75), r(0.5))), std::vector<Outcome>{kHolds});
+  EXPECT_EQ(outcomes(loss_contrast_findings("GD", r(0.75), r(0.5), r(0.25), r(0.5))), std::vector<Outcome>{kFails});
+  EXPECT_EQ(outcomes(loss_contrast_findings("GD", r(0.25), r(0.5), r(0.25), r(0.5))), std::vector<Outcome>{kFails});
+  // A diverged σ = 2 on CE counts as +inf (worse); a diverged constant leaves nothing to compare.
+  EXPECT_EQ(outcomes(loss_contrast_findings("GD", r(0.25), r(0.5), diverged_run(), r(0.5))), std::vector<Outcome>{kHolds});
+  EXPECT_EQ(outcomes(loss_contrast_findings("GD", r(0.25), r(0.5), r(0.25), diverged_run())), std::vector<Outcome>{kUnknown});
+  EXPECT_EQ(edge_over_constant(r(0.75), r(0.5)), 1.5);
+}
+
+TEST(CdatFullBatchVerdict, TheEdgeFindingsAreTheFirstThreeAndNeedNoSharpness) {
+  const CdatPair pair{cdat_run(warming_up, flat_sharpness, 0.1), cdat_run([](double) { return 0.5; }, sharpening, 0.2)};
+  const auto constant = cdat_run([](double) { return 0.1; }, flat_sharpness, 0.15);
+  EXPECT_EQ(outcomes(cdat_edge_findings("x", pair, constant)), std::vector<Outcome>(3, kHolds));
 }
 
 }  // namespace

@@ -84,6 +84,11 @@ TEST(RunConfig, ValidationNamesTheKeyAndTheAllowedRange) {
     EXPECT_NE(error_of([&] { validate(c); }).find(k.expected), std::string::npos) << k.key << "=" << k.value;
   }
   EXPECT_EQ(error_of([] { validate(RunConfig{}); }), "");
+  RunConfig pairs;  // sharpness pairs (t, t+1) need a gap between the sharpness steps
+  set_key(pairs, "sharpness-pairs", "true");
+  EXPECT_EQ(error_of([&] { validate(pairs); }), "");
+  set_key(pairs, "sharpness-every", "1");
+  EXPECT_NE(error_of([&] { validate(pairs); }).find("sharpness-pairs must be false unless sharpness-every >= 2"), std::string::npos);
 }
 
 TEST(RunConfig, LabelNamesOptimizerTunerAndItsParameter) {

@@ -115,14 +115,19 @@ nlohmann::json summary_of(const std::string& dir) {
 // to ±1 with Σ z_a z_b = 6 − 2 = 4, and the bias column is orthogonal to both (they are centred), so
 // A = [[1, ½, 0], [½, 1, 0], [0, 0, 1]]: eigenvalues 3/2, 1, 1/2, and λ_max(H) = 3/2 for every w.
 // With constant η = 0.2, η·λ_max = 0.3. Sharpness every 2 steps: rows 0, 2, 4 have it, 1 and 3 are empty.
-TEST(RunnerSharpness, GdSharpnessIsTheClosedFormLambdaMaxOfLeastSquares) {
+RunConfig least_squares_run(const std::string& name, int64_t steps, int64_t sharpness_every) {
   const BinaryImages least_squares{{"11", "11", "11", "10", "00", "00", "00", "01"}, {0, 1, 2, 3, 4, 5, 6, 7}};
-  auto c = linear_run("least_squares", least_squares);
+  auto c = linear_run(name, least_squares);
   c.loss = "mse";
   c.lr = 0.2;
-  c.steps = 5;
-  c.sharpness_every = 2;
+  c.steps = steps;
+  c.sharpness_every = sharpness_every;
   c.lanczos_iters = 8;  // H has 3 distinct eigenvalues: the Krylov space is exhausted after 3 steps
+  return c;
+}
+
+TEST(RunnerSharpness, GdSharpnessIsTheClosedFormLambdaMaxOfLeastSquares) {
+  const auto c = least_squares_run("least_squares", 5, 2);
   run_training(c, {});
 
   const auto metrics = read_metrics_csv(c.out + "/metrics.csv");
@@ -139,6 +144,25 @@ TEST(RunnerSharpness, GdSharpnessIsTheClosedFormLambdaMaxOfLeastSquares) {
     }
   }
   EXPECT_EQ(summary_of(c.out)["sharpness_kind"], "hessian");
+}
+
+// sharpness-pairs (issue 13, period-2 dynamics): with sharpness every 3 steps the rows t ≡ 0 and t ≡ 1 (mod 3)
+// hold λ_max, i.e. 0, 1, 3, 4, 6, each the closed form 3/2 of the least-squares problem above; 2 and 5 are empty.
+TEST(RunnerSharpness, SharpnessPairsFillTheStepAfterEachSharpnessStep) {
+  auto c = least_squares_run("pairs", 7, 3);
+  c.sharpness_pairs = true;
+  run_training(c, {});
+
+  const auto metrics = read_metrics_csv(c.out + "/metrics.csv");
+  const auto& sharpness = metrics.at("sharpness");
+  ASSERT_EQ(sharpness.size(), 7u);
+  for (size_t step = 0; step < sharpness.size(); ++step) {
+    if (step % 3 != 2) {
+      EXPECT_NEAR(sharpness[step], 1.5, kCsvRelative * 1.5) << "step " << step;
+    } else {
+      EXPECT_TRUE(std::isnan(sharpness[step])) << "step " << step;
+    }
+  }
 }
 
 // Mean cross-entropy of the logits X̃Θᵀ: gradient (Pr − Y)ᵀX̃/n and Hessian (1/n) Σᵢ (diag pᵢ − pᵢpᵢᵀ) ⊗ x̃ᵢx̃ᵢᵀ
