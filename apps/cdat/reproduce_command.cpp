@@ -25,15 +25,17 @@ struct ReproduceArgs {
 };
 
 // Tiny Shakespeare: --text-file, $CDAT_TINYSHAKESPEARE, or the copy next to the source tree (../shared).
+// The path is made canonical: it is part of the NanoLM runs' configuration, so one file reached by two
+// spellings (a relative path, "src/../shared") must name the same runs in the store.
 std::string find_text_file(const std::string& given) {
   if (!given.empty()) {
     if (!fs::is_regular_file(given)) throw UsageError("--text-file: no such file '" + given + "'");
-    return given;
+    return fs::weakly_canonical(given).string();
   }
   const char* env = std::getenv("CDAT_TINYSHAKESPEARE");
   for (const std::string& candidate : {std::string(env ? env : ""), std::string(CDAT_SOURCE_DIR) + "/../shared/data/tinyshakespeare.txt",
                                       std::string("data/tinyshakespeare.txt")}) {
-    if (!candidate.empty() && fs::is_regular_file(candidate)) return fs::absolute(candidate).string();
+    if (!candidate.empty() && fs::is_regular_file(candidate)) return fs::weakly_canonical(candidate).string();
   }
   return "";
 }
