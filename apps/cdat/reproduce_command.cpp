@@ -2,6 +2,7 @@
 // writes <out>/<experiment>/{verdicts.md,verdicts.json,*.png} and <out>/verdicts.md for all of them.
 // Runs are cached by configuration under <out>/runs, so a repeated or interrupted reproduction continues.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -83,7 +84,11 @@ void run(ReproduceArgs& args) {
                                              "from {}._\n",
                                              s.scale, s.seeds - 1, minutes, (fs::path(s.out) / "runs").string());
     write_text(dir / "verdicts.md", markdown);
-    write_text(dir / "verdicts.json", experiments::to_json(report));
+    // The scale and seeds the verdicts were judged at: the long ctest checks rerun the experiment with them.
+    nlohmann::json verdicts = nlohmann::json::parse(experiments::to_json(report));
+    verdicts["scale"] = s.scale;
+    verdicts["seeds"] = s.seeds;
+    write_text(dir / "verdicts.json", verdicts.dump(2) + "\n");
     combined += markdown + "\n";
     std::cout << experiments::verdict_table(report) << fmt::format("  written: {}/verdicts.md ({:.1f} min)\n", dir.string(), minutes);
   }

@@ -1,16 +1,25 @@
-# A full-size reproduction check (label `long`): runs `${CDAT} reproduce ${EXPERIMENT} --scale 1` into
-# ${OUT} and compares each finding's verdict with the one documented in ${EXPECTED} (docs/reproduce/<exp>/
-# verdicts.json), claim by claim. A verdict that changed fails the test and lists every change.
+# A full-size reproduction check (label `long`): runs `${CDAT} reproduce ${EXPERIMENT}` into ${OUT} at the
+# scale and seeds recorded in ${EXPECTED} (docs/reproduce/<exp>/verdicts.json; scale 1 and 3 seeds where it
+# records none) and compares each finding's verdict with the documented one, claim by claim. A verdict that
+# changed fails the test and lists every change.
 if(NOT EXISTS "${EXPECTED}")  # a new experiment: its verdicts are documented by scripts/reproduce_report.sh
   message(FATAL_ERROR "${EXPECTED} does not exist: document ${EXPERIMENT}'s verdicts first (scripts/reproduce_report.sh ${EXPERIMENT})")
 endif()
-execute_process(COMMAND ${CDAT} reproduce ${EXPERIMENT} --scale 1 --no-figures -j 2 --out ${OUT}
+file(READ "${EXPECTED}" documented)
+string(JSON scale ERROR_VARIABLE no_scale GET "${documented}" scale)
+if(no_scale)
+  set(scale 1)
+endif()
+string(JSON seeds ERROR_VARIABLE no_seeds GET "${documented}" seeds)
+if(no_seeds)
+  set(seeds 3)
+endif()
+execute_process(COMMAND ${CDAT} reproduce ${EXPERIMENT} --scale ${scale} --seeds ${seeds} --no-figures -j 2 --out ${OUT}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cdat reproduce ${EXPERIMENT} exited with ${rc}\n${out}${err}")
 endif()
 file(READ "${OUT}/${EXPERIMENT}/verdicts.json" measured)
-file(READ "${EXPECTED}" documented)
 string(JSON measured_count LENGTH "${measured}" findings)
 string(JSON documented_count LENGTH "${documented}" findings)
 if(NOT measured_count EQUAL documented_count)
