@@ -15,7 +15,9 @@ cd "$root"
 out=runs/reproduce  # relative, so the paths in the verdict files are too
 args=("$@")
 [[ ${#args[@]} -gt 0 ]] || args=(all -j 2)
+start=$(date +%s)
 "$cdat" reproduce "${args[@]}" --out "$out"
+wall_minutes=$(( ($(date +%s) - start + 30) / 60 ))
 
 dest=docs/reproduce
 mkdir -p "$dest"
@@ -33,4 +35,7 @@ im.quantize(colors=64).save(sys.argv[2], optimize=True)' "$png" "$dest/$name/$(b
   done
 done
 cp "$out/verdicts.md" "$dest/verdicts.md"
+# REPORT.md's summary table (issue 13): generated, not written by hand.
+"$python" "$root/scripts/reproduce_summary.py" "$dest" --wall-minutes "$wall_minutes" > "$dest/summary.md"
+cat "$dest/summary.md"
 du -sh "$dest"
