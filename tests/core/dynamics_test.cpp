@@ -8,6 +8,7 @@
 #include <cdat/tuner.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -396,7 +397,11 @@ std::string read_all(const std::string& path) {
 }
 
 Outcome run_cli(const std::string& args) {
-  const std::string err = testing::TempDir() + "dynamics_cli_stderr.txt";
+  // One file per test process: ctest runs the DynamicsCli tests in parallel, and a shared file let one
+  // test read another's (empty) stderr.
+  const std::string err = testing::TempDir() + "dynamics_cli_stderr_" +
+                          testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                          std::to_string(getpid()) + ".txt";
   const std::string command = std::string(CDAT_CLI_PATH) + " dynamics " + args + " > /dev/null 2> " + err;
   const int status = std::system(command.c_str());
   Outcome o;
