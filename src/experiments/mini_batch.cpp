@@ -35,6 +35,13 @@ double progress_ratio(const Seeded& runs, int k) {
   return median(ratios);
 }
 
+// progress_ratio of runs[i] (one per batch size, in the order of `batches`), by batch size.
+std::map<int64_t, double> ratio_per_batch(const std::vector<Seeded>& runs, const std::vector<int64_t>& batches, int k) {
+  std::map<int64_t, double> ratio;
+  for (size_t i = 0; i < batches.size(); ++i) ratio[batches[i]] = progress_ratio(runs[i], k);
+  return ratio;
+}
+
 // One σ × batch grid of CDAT runs: an optimizer, its EMA values and the EMA mode.
 struct GridSpec {
   std::string optimizer;
@@ -84,9 +91,7 @@ struct Constants {
   std::vector<Seeded> runs;  // per batch, in the order of `batches`
   std::vector<double> lrs;
   std::map<int64_t, double> ratio_at(const std::vector<int64_t>& batches, int k) const {
-    std::map<int64_t, double> ratio;
-    for (size_t i = 0; i < batches.size(); ++i) ratio[batches[i]] = progress_ratio(runs[i], k);
-    return ratio;
+    return ratio_per_batch(runs, batches, k);
   }
 };
 
@@ -205,11 +210,9 @@ Report reproduce_mini_batch(Context& ctx) {
   auto findings = judged_over_seeds(static_cast<int>(grids.runs.front().seeds.size()), [&](int k) {
     const SigmaGrid gd_k = grids.at(kGdGrid, k);
     const auto constant_ratio = gd_constants.ratio_at(batches, k);
-    std::map<int64_t, double> linesearch_ratio, greedy_ratio;
-    for (size_t i = 0; i < batches.size(); ++i) {
-      linesearch_ratio[batches[i]] = progress_ratio(linesearch[i], k);
-      greedy_ratio[batches[i]] = ratio_at_sigma(gd_k, 0.0, batches[i], kGreedySigma);
-    }
+    const auto linesearch_ratio = ratio_per_batch(linesearch, batches, k);
+    std::map<int64_t, double> greedy_ratio;
+    for (int64_t b : batches) greedy_ratio[b] = ratio_at_sigma(gd_k, 0.0, b, kGreedySigma);
     std::vector<Finding> all = mini_batch_findings(gd_k, batches, constant_ratio);
     for (auto part : {classical_mini_batch_findings("linesearch", linesearch_ratio, constant_ratio, batches),
                       classical_mini_batch_findings("greedy (σ = 1)", greedy_ratio, constant_ratio, batches),

@@ -50,7 +50,7 @@ namespace {
 
 // The TOML lines of `toml` without the options added later that hold their default value.
 std::string without_later_options_at_default(const std::string& toml) {
-  const std::string defaults = "\n" + train::to_toml(train::RunConfig{});
+  static const std::string defaults = "\n" + train::to_toml(train::RunConfig{});
   std::istringstream lines(toml);
   std::string out, line;
   while (std::getline(lines, line)) {

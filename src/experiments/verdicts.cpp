@@ -333,10 +333,10 @@ std::vector<Finding> safeguard_findings(const std::string& where, const std::vec
 AblationEffect ablation_effect(const std::vector<AblationCell>& cells) {
   AblationEffect effect;
   for (const auto& cell : cells) {
-    for (size_t i = 0; i < cell.defaults.size() && i < cell.without.size(); ++i) {
-      effect.newly_blown += blew_up(cell.without[i]) && !blew_up(cell.defaults[i]);
+    for (size_t i = 0; i < cell.with_it.size() && i < cell.without_it.size(); ++i) {
+      effect.newly_blown += blew_up(cell.without_it[i]) && !blew_up(cell.with_it[i]);
     }
-    if (over_seeds(cell.without).median > kAblationWorse * over_seeds(cell.defaults).median) ++effect.worse_cells;
+    if (over_seeds(cell.without_it).median > kAblationWorse * over_seeds(cell.with_it).median) ++effect.worse_cells;
   }
   return effect;
 }

@@ -115,13 +115,13 @@ bool blew_up(const RunData& run);
 // (median over seeds), which is reported as found, not a target.
 std::vector<Finding> safeguard_findings(const std::string& where, const std::vector<RunData>& defaults,
                                         const std::vector<RunData>& constant);
-// One safeguard's ablation: for each cell, the runs with the defaults and with that safeguard off (same
-// seeds). It is kept when switching it off makes a run blow up that did not with the defaults, or raises
-// the median final loss by more than 10 % in at least 2 cells.
+// One safeguard's ablation: for each cell, the runs with that safeguard and without it, all else equal
+// (same seeds). It is kept when, without it, a run blows up that did not with it, or the median final loss
+// rises by more than 10 % in at least 2 cells.
 struct AblationCell {
-  std::vector<RunData> defaults, without;
+  std::vector<RunData> with_it, without_it;
 };
-// What switching it off did: runs that blew up only without it (same seed), and cells whose median final
+// What going without it did: runs that blew up only without it (same seed), and cells whose median final
 // loss rose by more than 10 %.
 struct AblationEffect {
   int newly_blown = 0, worse_cells = 0;
