@@ -9,6 +9,8 @@ namespace cdat::experiments {
 
 std::string num(double x) { return std::isfinite(x) ? fmt::format("{:.3g}", x == 0.0 ? 0.0 : x) : "—"; }  // no "-0"
 
+std::string ratio_text(double a, double b) { return std::isfinite(a) && std::isfinite(b) ? num(a / b) : num(NAN); }
+
 std::string final_loss(const RunData& run) {
   if (!run.completed) return "failed";
   return run.diverged ? "diverged" : num(run.final_train_loss);

@@ -35,6 +35,8 @@ Report reproduce_safeguards(Context& ctx);        // issue 11: CDAT's safeguards
 
 // Shared formatting: "0.0123", "—" for NaN.
 std::string num(double x);
+// a / b as text, "—" when either is not finite (a diverged median has no ratio, not 0).
+std::string ratio_text(double a, double b);
 // A run's final train loss as text: the number, "diverged" or "failed".
 std::string final_loss(const RunData& run);
 

@@ -94,7 +94,7 @@ Report reproduce_cdat_full_batch(Context& ctx) {
                             describe(linesearch.final_loss()),
                             fmt::format("{} ({:g})", describe(constant.final_loss()), tuned_constant.best_run().config.lr),
                             fmt::format("{} ({:g})", describe(schedule.final_loss()), tuned_schedule.best_run().config.lr),
-                            num(edge / constant.final_loss().median), num(edge / schedule.final_loss().median)});
+                            ratio_text(edge, constant.final_loss().median), ratio_text(edge, schedule.final_loss().median)});
       const auto fig = ctx.plot_runs(
           dir, fmt::format("cdat_{}_{}", w.name, opt),
           {&pair.sigma2.seeds.front(), &pair.sigma1.seeds.front(), &constant.seeds.front(), &schedule.seeds.front()},

@@ -43,7 +43,7 @@ Report reproduce_linear(Context& ctx) {
     }
     for (const auto* run : {&tuners.linesearch, &tuners.greedy, &constant}) {
       std::vector<std::string> row = {w.name, train::run_label(run->median.config), describe(run->final_loss()),
-                                      num(run->median.rank_loss() / constant.median.rank_loss())};
+                                      ratio_text(run->median.rank_loss(), constant.median.rank_loss())};
       for (auto& cell : drift_columns(run->median)) row.push_back(std::move(cell));
       table.rows.push_back(std::move(row));
     }

@@ -202,8 +202,8 @@ Report reproduce_mini_batch(Context& ctx) {
   for (size_t i = 0; i < batches.size(); ++i) {
     const int64_t b = batches[i];
     const double ls = progress_ratio(linesearch[i], kMedian), greedy = ratio_at_sigma(gd, 0.0, b, kGreedySigma);
-    classical.rows.push_back({batch_name(b), num(ls), num(greedy), num(gd_constant_ratio.at(b)), num(ls / gd_constant_ratio.at(b)),
-                              num(greedy / gd_constant_ratio.at(b))});
+    classical.rows.push_back({batch_name(b), num(ls), num(greedy), num(gd_constant_ratio.at(b)), ratio_text(ls, gd_constant_ratio.at(b)),
+                              ratio_text(greedy, gd_constant_ratio.at(b))});
   }
   report.tables.push_back(classical);
 

@@ -1,5 +1,8 @@
 // Verdicts and their Markdown / JSON forms, and the experiment registry.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include <cdat/errors.h>
@@ -55,6 +58,14 @@ TEST(Registry, EveryExperimentOfTheIssueIsThereAndUnknownNamesAreListed) {
   } catch (const InvalidOption& e) {
     EXPECT_NE(std::string(e.what()).find("unknown experiment 'warmup' (choose from: eos, undershoot"), std::string::npos);
   }
+}
+
+TEST(Formatting, ARatioWithADivergedSideIsADashNotZero) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(ratio_text(1.0, 4.0), "0.25");
+  EXPECT_EQ(ratio_text(24.5, inf), "—");  // a diverged median below: no ratio (it printed 0 before)
+  EXPECT_EQ(ratio_text(inf, 1.0), "—");
+  EXPECT_EQ(ratio_text(NAN, 1.0), "—");
 }
 
 }  // namespace
