@@ -22,7 +22,7 @@ std::string verdict_text(const Finding& f) {
 }
 
 Finding judge(std::string claim, std::string measurement, bool condition, bool measurable) {
-  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive, 0, 0};
+  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive, 0, 0, {}};
   if (measurable) f.outcome = condition ? Outcome::kHolds : Outcome::kDoesNotHold;
   return f;
 }
@@ -41,6 +41,28 @@ std::string markdown_table(const Table& table) {
   return out;
 }
 
+namespace {
+
+// Each seed's run judged alone, for the findings judged over seeds: what "holds (k/n seeds)" counts.
+std::string per_seed_table(const std::vector<Finding>& findings) {
+  size_t seeds = 0;
+  for (const auto& f : findings) seeds = std::max(seeds, f.on_seeds.size());
+  if (seeds == 0) return "";
+  Table table{"**Per seed**: the same rules judged on each seed's run alone (the verdicts above are the median run's).",
+              {"claim"}, {}};
+  for (size_t k = 0; k < seeds; ++k) table.header.push_back(fmt::format("seed {}", k));
+  for (const auto& f : findings) {
+    if (f.on_seeds.empty()) continue;
+    std::vector<std::string> row = {f.claim};
+    for (const auto& s : f.on_seeds) row.push_back(fmt::format("{}: {}", to_string(s.outcome), s.measurement));
+    row.resize(seeds + 1);
+    table.rows.push_back(row);
+  }
+  return "\n" + markdown_table(table);
+}
+
+}  // namespace
+
 std::string to_markdown(const Report& report) {
   std::string out = fmt::format("# {} (`cdat reproduce {}`)\n\n**Paper:** {}\n\n", report.title, report.name, report.paper);
   Table verdicts{"", {"claim", "our measurement", "verdict"}, {}};
@@ -49,6 +71,7 @@ std::string to_markdown(const Report& report) {
   for (const auto& t : report.tables) out += markdown_table(t) + "\n";
   for (const auto& fig : report.figures) out += fmt::format("![{}]({})\n\n", fig, fig);
   for (const auto& n : report.notes) out += "- " + n + "\n";
+  out += per_seed_table(report.findings);
   return out;
 }
 
@@ -61,6 +84,9 @@ std::string to_json(const Report& report) {
   for (const auto& f : report.findings) {
     nlohmann::json finding = {{"claim", f.claim}, {"measurement", f.measurement}, {"verdict", to_string(f.outcome)}};
     if (f.seeds > 0) finding.update({{"seeds", f.seeds}, {"seeds_held", f.seeds_held}});
+    for (const auto& s : f.on_seeds) {
+      finding["on_seeds"].push_back({{"measurement", s.measurement}, {"verdict", to_string(s.outcome)}});
+    }
     j["findings"].push_back(finding);
   }
   j["tables"] = nlohmann::json::array();

@@ -11,11 +11,18 @@ namespace cdat::experiments {
 enum class Outcome { kHolds, kDoesNotHold, kInconclusive };
 std::string to_string(Outcome outcome);  // "holds", "does not hold", "inconclusive"
 
+// The same rule judged on one seed's run alone.
+struct SeedJudgement {
+  std::string measurement;
+  Outcome outcome = Outcome::kInconclusive;
+};
+
 struct Finding {
   std::string claim;        // the paper's claim, on one workload/optimizer
   std::string measurement;  // our numbers
   Outcome outcome = Outcome::kInconclusive;
   int seeds = 0, seeds_held = 0;  // judged over seeds (seeds.h): in how many of `seeds` it held alone; 0 = one run
+  std::vector<SeedJudgement> on_seeds;  // judged over seeds: seed k's own measurement and outcome
 };
 // "holds", or "holds (2/3 seeds)" for a finding judged over seeds.
 std::string verdict_text(const Finding& finding);

@@ -91,7 +91,10 @@ std::vector<Finding> judged_over_seeds(int seeds, const std::function<std::vecto
   for (int k = 0; k < seeds; ++k) {
     const std::vector<Finding> on_seed = findings_at(k);
     if (on_seed.size() != findings.size()) throw std::logic_error("judged_over_seeds: the seeds' findings differ in number");
-    for (size_t i = 0; i < findings.size(); ++i) findings[i].seeds_held += on_seed[i].outcome == Outcome::kHolds;
+    for (size_t i = 0; i < findings.size(); ++i) {
+      findings[i].seeds_held += on_seed[i].outcome == Outcome::kHolds;
+      findings[i].on_seeds.push_back({on_seed[i].measurement, on_seed[i].outcome});
+    }
   }
   return findings;
 }

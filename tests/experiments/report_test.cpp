@@ -60,6 +60,27 @@ TEST(Registry, EveryExperimentOfTheIssueIsThereAndUnknownNamesAreListed) {
   }
 }
 
+TEST(Report, FindingsJudgedOverSeedsListEachSeedsMeasurementAndOutcome) {
+  Report r = sample();
+  EXPECT_EQ(to_markdown(r).find("**Per seed**"), std::string::npos);  // one run: no per-seed table
+  auto& f = r.findings[0];
+  f.seeds = 2;
+  f.seeds_held = 1;
+  f.on_seeds = {{"median η·λ 1.98", Outcome::kHolds}, {"median η·λ 2.4", Outcome::kDoesNotHold}};
+  const std::string md = to_markdown(r);
+  EXPECT_NE(md.find("| claim | seed 0 | seed 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| η = 0.04: hovers at the edge | holds: median η·λ 1.98 | does not hold: median η·λ 2.4 |"),
+            std::string::npos)
+      << md;
+  const std::string one_run_claim = "| η = 0.04: loss decreases |";  // judged on one run: in the verdicts only
+  EXPECT_EQ(md.find(one_run_claim, md.find(one_run_claim) + 1), std::string::npos) << md;
+  const auto j = nlohmann::json::parse(to_json(r));
+  ASSERT_EQ(j["findings"][0]["on_seeds"].size(), 2u);
+  EXPECT_EQ(j["findings"][0]["on_seeds"][1]["verdict"], "does not hold");
+  EXPECT_EQ(j["findings"][0]["on_seeds"][1]["measurement"], "median η·λ 2.4");
+  EXPECT_FALSE(j["findings"][1].contains("on_seeds"));
+}
+
 TEST(Formatting, ARatioWithADivergedSideIsADashNotZero) {
   const double inf = std::numeric_limits<double>::infinity();
   EXPECT_EQ(ratio_text(1.0, 4.0), "0.25");

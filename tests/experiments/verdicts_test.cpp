@@ -415,6 +415,10 @@ TEST(Seeds, TheMedianDecidesAndTheSeedsAreCounted) {
   EXPECT_EQ(verdict_text(findings[0]), "holds (2/3 seeds)");
   EXPECT_EQ(findings[1].outcome, kFails);
   EXPECT_EQ(verdict_text(findings[1]), "does not hold (1/3 seeds)");
+  ASSERT_EQ(findings[1].on_seeds.size(), 3u);  // each seed's own outcome, in seed order
+  EXPECT_EQ(findings[1].on_seeds[0].outcome, kFails);
+  EXPECT_EQ(findings[1].on_seeds[2].outcome, kHolds);
+  EXPECT_EQ(findings[2].on_seeds[1].outcome, kUnknown);
   EXPECT_EQ(verdict_text(judge("one run", "", true)), "holds");
 }
 
