@@ -263,8 +263,13 @@ def test_every_direction_and_tuner_steps(direction, tuner):
     assert s["step"] == 2 and math.isfinite(s["loss"]) and s["lr"] >= 0
 
 
+# A process started from a background job of a non-interactive shell (`ci &`, nohup) inherits SIGINT as
+# ignored, and Python then installs no KeyboardInterrupt handler: the SIGINT below would be lost and the loop
+# would never end. The script installs the handler a terminal gives, so the test checks torchcdat, not how
+# the test runner was launched.
 INTERRUPT_SCRIPT = r"""
 import signal, threading, os, torch, torchcdat
+signal.signal(signal.SIGINT, signal.default_int_handler)
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(50, 200), torch.nn.Tanh(), torch.nn.Linear(200, 10)).double()
 x, y = torch.randn(2000, 50, dtype=torch.float64), torch.randint(0, 10, (2000,))
