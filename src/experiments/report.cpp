@@ -17,12 +17,17 @@ std::string to_string(Outcome outcome) {
 }
 
 std::string verdict_text(const Finding& f) {
-  if (f.seeds == 0) return to_string(f.outcome);
-  return fmt::format("{} ({}/{} seeds)", to_string(f.outcome), f.seeds_held, f.seeds);
+  if (f.seeds() == 0) return to_string(f.outcome);
+  return fmt::format("{} ({}/{} seeds)", to_string(f.outcome), f.seeds_held(), f.seeds());
+}
+
+int Finding::seeds_held() const {
+  return static_cast<int>(std::count_if(on_seeds.begin(), on_seeds.end(),
+                                        [](const SeedJudgement& s) { return s.outcome == Outcome::kHolds; }));
 }
 
 Finding judge(std::string claim, std::string measurement, bool condition, bool measurable) {
-  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive, 0, 0, {}};
+  Finding f{std::move(claim), std::move(measurement), Outcome::kInconclusive, {}};
   if (measurable) f.outcome = condition ? Outcome::kHolds : Outcome::kDoesNotHold;
   return f;
 }
@@ -83,7 +88,7 @@ std::string to_json(const Report& report) {
   j["findings"] = nlohmann::json::array();
   for (const auto& f : report.findings) {
     nlohmann::json finding = {{"claim", f.claim}, {"measurement", f.measurement}, {"verdict", to_string(f.outcome)}};
-    if (f.seeds > 0) finding.update({{"seeds", f.seeds}, {"seeds_held", f.seeds_held}});
+    if (f.seeds() > 0) finding.update({{"seeds", f.seeds()}, {"seeds_held", f.seeds_held()}});
     for (const auto& s : f.on_seeds) {
       finding["on_seeds"].push_back({{"measurement", s.measurement}, {"verdict", to_string(s.outcome)}});
     }
@@ -99,7 +104,7 @@ std::string to_json(const Report& report) {
 std::string verdict_table(const Report& report) {
   std::string out = fmt::format("== {}: {}\n", report.name, report.title);
   for (const auto& f : report.findings) {
-    out += fmt::format("  [{:^14}] {}\n  {:16} {}\n", to_string(f.outcome), f.claim, f.seeds ? fmt::format("{}/{} seeds", f.seeds_held, f.seeds) : "", f.measurement);
+    out += fmt::format("  [{:^14}] {}\n  {:16} {}\n", to_string(f.outcome), f.claim, f.seeds() ? fmt::format("{}/{} seeds", f.seeds_held(), f.seeds()) : "", f.measurement);
   }
   return out;
 }

@@ -21,8 +21,10 @@ struct Finding {
   std::string claim;        // the paper's claim, on one workload/optimizer
   std::string measurement;  // our numbers
   Outcome outcome = Outcome::kInconclusive;
-  int seeds = 0, seeds_held = 0;  // judged over seeds (seeds.h): in how many of `seeds` it held alone; 0 = one run
-  std::vector<SeedJudgement> on_seeds;  // judged over seeds: seed k's own measurement and outcome
+  std::vector<SeedJudgement> on_seeds;  // judged over seeds (seeds.h): seed k's own measurement and outcome
+
+  int seeds() const { return static_cast<int>(on_seeds.size()); }  // 0 = judged on one run
+  int seeds_held() const;                                          // in how many of the seeds it held alone
 };
 // "holds", or "holds (2/3 seeds)" for a finding judged over seeds.
 std::string verdict_text(const Finding& finding);

@@ -87,14 +87,10 @@ Seeded seeded(std::vector<RunData> runs) {
 
 std::vector<Finding> judged_over_seeds(int seeds, const std::function<std::vector<Finding>(int k)>& findings_at) {
   std::vector<Finding> findings = findings_at(kMedian);
-  for (auto& f : findings) f.seeds = seeds;
   for (int k = 0; k < seeds; ++k) {
     const std::vector<Finding> on_seed = findings_at(k);
     if (on_seed.size() != findings.size()) throw std::logic_error("judged_over_seeds: the seeds' findings differ in number");
-    for (size_t i = 0; i < findings.size(); ++i) {
-      findings[i].seeds_held += on_seed[i].outcome == Outcome::kHolds;
-      findings[i].on_seeds.push_back({on_seed[i].measurement, on_seed[i].outcome});
-    }
+    for (size_t i = 0; i < findings.size(); ++i) findings[i].on_seeds.push_back({on_seed[i].measurement, on_seed[i].outcome});
   }
   return findings;
 }

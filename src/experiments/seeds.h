@@ -44,7 +44,7 @@ constexpr int kMedian = -1;
 Seeded seeded(std::vector<RunData> runs);
 
 // `findings_at(kMedian)` decides each outcome; `findings_at(k)` for k = 0..seeds−1 is judged too and
-// counted: Finding::seeds_held of Finding::seeds (the findings must be the same claims in the same order).
+// counted: Finding::seeds_held() of Finding::seeds() (the findings must be the same claims in the same order).
 std::vector<Finding> judged_over_seeds(int seeds, const std::function<std::vector<Finding>(int k)>& findings_at);
 
 }  // namespace cdat::experiments

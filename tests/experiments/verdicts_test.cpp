@@ -410,8 +410,8 @@ TEST(Seeds, TheMedianDecidesAndTheSeedsAreCounted) {
   ASSERT_EQ(findings.size(), 3u);
   EXPECT_EQ(verdict_text(findings[2]), "holds (2/3 seeds)");
   EXPECT_EQ(findings[0].outcome, kHolds);
-  EXPECT_EQ(findings[0].seeds_held, 2);
-  EXPECT_EQ(findings[0].seeds, 3);
+  EXPECT_EQ(findings[0].seeds_held(), 2);
+  EXPECT_EQ(findings[0].seeds(), 3);
   EXPECT_EQ(verdict_text(findings[0]), "holds (2/3 seeds)");
   EXPECT_EQ(findings[1].outcome, kFails);
   EXPECT_EQ(verdict_text(findings[1]), "does not hold (1/3 seeds)");
