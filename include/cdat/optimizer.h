@@ -85,6 +85,15 @@ struct TunedOptimizerOptions {
   // > 0: clip the gradient by its global norm before the direction (a ClipByGlobalNorm gradient
   // transform). The tuner's slope gᵀu still uses the true gradient.
   double clip_norm = 0.0;
+  // Closure calls after the step's own forward (trials: the trust check's and the line search's f(w + ηu),
+  // the parabola's forward, finite differences, forward-over-reverse) see the random numbers the own forward
+  // saw (the same dropout mask: they evaluate the same function), and after the step the default generators
+  // are where the own forward left them (the CPU generator and each CUDA one the parameters live on).
+  bool same_randomness_in_trials = true;
+  // Tensors the closure's forward updates in place, e.g. a module's buffers() (BatchNorm's running
+  // statistics): restored after each trial to their values after the step's own forward, so that a step
+  // moves them once, as a torch::optim step does.
+  TensorList buffers;
   // One rank of a data-parallel run (collective.h): the closure returns the mean loss of this rank's
   // shard and every step reduces over ranks. Inactive by default.
   DataParallel data_parallel;
@@ -114,9 +123,9 @@ class TunedOptimizer {
   void add_gradient_transform(std::unique_ptr<Transform> transform);
   void add_update_transform(std::unique_ptr<Transform> transform);
 
-  // One step. `closure` recomputes the loss of the current parameters WITHOUT calling backward().
-  // Returns the loss at the parameters before the update. Throws NonFiniteError on a NaN/inf loss,
-  // gradient or curvature, leaving the parameters untouched.
+  // One step. `closure` recomputes the loss of the current parameters WITHOUT calling backward() (one
+  // that does is refused with InvalidOption). Returns the loss at the parameters before the update. Throws
+  // NonFiniteError on a NaN/inf loss, gradient or curvature, leaving the parameters untouched.
   torch::Tensor step(const LossClosure& closure);
 
   const StepStats& last_stats() const { return stats_; }

@@ -2,6 +2,7 @@
 #include <cdat/optimizer.h>
 
 #include "option_checks.h"
+#include "step_closure.h"
 
 #include <torch/torch.h>
 
@@ -332,7 +333,8 @@ std::optional<double> TunedOptimizer::forward_over_reverse(Objective& objective,
 }
 
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
-  Objective objective(params_, closure, options_.data_parallel);
+  detail::StepClosure step_closure(closure, params_, options_.buffers, options_.same_randomness_in_trials);
+  Objective objective(params_, step_closure.closure(), options_.data_parallel);
   const bool wants_curvature = tuner_->needs_curvature() || measures_curvature_this_step();
   objective.evaluate(needs_gradient_graph(wants_curvature));
 

@@ -95,10 +95,12 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
 
 namespace {
 
-std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params, DataParallel data_parallel) {
+std::unique_ptr<TunedOptimizer> make_optimizer(const RunConfig& c, const TensorList& params, const TensorList& buffers,
+                                               DataParallel data_parallel) {
   ParamGroup group{params};
   group.weight_decay = c.weight_decay;
   TunedOptimizerOptions options = optimizer_options(c);
+  options.buffers = buffers;  // BatchNorm's running statistics move once per step, not once per trial forward
   options.data_parallel = std::move(data_parallel);
   return std::make_unique<TunedOptimizer>(std::vector<ParamGroup>{group},
                                           make_direction(c.optimizer, direction_options(c)),
@@ -269,7 +271,7 @@ Training::Training(const RunConfig& c, bool resume, std::shared_ptr<Collective> 
   model_->to(device_, dtype);
   loss_kind_ = models::parse_loss(c.loss);
   batch_share_ = share_of(collective_, c.batch_size > 0 ? c.batch_size : data_.train.size());
-  optimizer_ = make_optimizer(c, model_->parameters(), batch_share_);
+  optimizer_ = make_optimizer(c, model_->parameters(), model_->buffers(), batch_share_);
 
   summary_.label = run_label(c);
   fs::create_directories(out_);

@@ -1,0 +1,118 @@
+#include "step_closure.h"
+
+#include <cdat/errors.h>
+
+#include <ATen/Context.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace cdat::detail {
+namespace {
+
+// The default CPU generator and the default generator of each CUDA device a parameter lives on.
+std::vector<at::Generator> default_generators(const TensorList& params) {
+  std::vector<at::Generator> generators = {at::globalContext().defaultGenerator(torch::kCPU)};
+  std::vector<torch::Device> cuda_devices;
+  for (const auto& p : params) {
+    const torch::Device device = p.device();
+    if (device.is_cuda() && std::find(cuda_devices.begin(), cuda_devices.end(), device) == cuda_devices.end()) {
+      cuda_devices.push_back(device);
+      generators.push_back(at::globalContext().defaultGenerator(device));
+    }
+  }
+  return generators;
+}
+
+// Each parameter's gradient as it was, and every p.grad() left undefined.
+TensorList take_gradients(const TensorList& params) {
+  TensorList taken;
+  taken.reserve(params.size());
+  for (const auto& p : params) {
+    taken.push_back(p.grad());
+    p.mutable_grad() = torch::Tensor();
+  }
+  return taken;
+}
+
+bool any_gradient_defined(const TensorList& params) {
+  return std::any_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.grad().defined(); });
+}
+
+void put_gradients_back(const TensorList& params, const TensorList& gradients) {
+  for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = gradients[i];
+}
+
+}  // namespace
+
+StepClosure::StepClosure(const LossClosure& closure, const TensorList& params, const TensorList& buffers,
+                         bool same_randomness)
+    : closure_(closure), params_(params), buffers_(buffers) {
+  if (same_randomness) generators_ = default_generators(params);
+}
+
+StepClosure::~StepClosure() {
+  if (after_own_forward_.empty()) return;
+  try {
+    set_generator_states(after_own_forward_);
+  } catch (...) {  // a destructor must not throw; setting a state taken from the same generator cannot fail
+  }
+}
+
+LossClosure StepClosure::closure() {
+  return [this] { return calls_++ == 0 ? own_forward() : trial(); };
+}
+
+torch::Tensor StepClosure::own_forward() {
+  before_own_forward_ = generator_states();
+  const TensorList gradients = take_gradients(params_);
+  torch::Tensor loss;
+  try {
+    loss = closure_();
+  } catch (...) {
+    put_gradients_back(params_, gradients);
+    throw;
+  }
+  const bool called_backward = any_gradient_defined(params_);
+  put_gradients_back(params_, gradients);
+  if (called_backward) {
+    throw InvalidOption(
+        "cdat: the closure called backward() (a parameter's gradient was set during it): return the loss "
+        "without calling loss.backward(). The optimizer differentiates the loss itself, with the graph it needs "
+        "for the curvature uᵀHu; zero_grad() in the closure is harmless");
+  }
+  after_own_forward_ = generator_states();
+  buffers_after_own_forward_ = clone_detached(buffers_);
+  return loss;
+}
+
+torch::Tensor StepClosure::trial() {
+  set_generator_states(before_own_forward_);
+  torch::Tensor loss = closure_();
+  if (!buffers_.empty()) {
+    torch::NoGradGuard no_grad;
+    TensorList buffers = buffers_;  // handles to the same tensors
+    copy_(buffers, buffers_after_own_forward_);
+  }
+  return loss;
+}
+
+std::vector<torch::Tensor> StepClosure::generator_states() {
+  std::vector<torch::Tensor> states;
+  states.reserve(generators_.size());
+  for (auto& generator : generators_) {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    states.push_back(generator.get_state());
+  }
+  return states;
+}
+
+void StepClosure::set_generator_states(const std::vector<torch::Tensor>& states) {
+  for (size_t i = 0; i < states.size(); ++i) {
+    std::lock_guard<std::mutex> lock(generators_[i].mutex());
+    generators_[i].set_state(states[i]);
+  }
+}
+
+}  // namespace cdat::detail
