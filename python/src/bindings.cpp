@@ -25,6 +25,31 @@ cdat::LossClosure loss_closure(const py::function& closure) {
   };
 }
 
+// A torch.distributed process group as a cdat::Collective (collective.h): `all_reduce(flat)` is a Python
+// callable that sums the flat tensor over the ranks in place (torchcdat/distributed.py: all_reduce with a
+// timeout). The core calls it without the GIL; it takes the GIL back, as the closure does.
+class PythonCollective final : public cdat::Collective {
+ public:
+  PythonCollective(py::function all_reduce, int rank, int world_size)
+      : all_reduce_(std::move(all_reduce)), rank_(rank), world_size_(world_size) {}
+  ~PythonCollective() override {
+    py::gil_scoped_acquire gil;  // a Python object's reference is dropped under the GIL
+    all_reduce_ = py::function();
+  }
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_size_; }
+
+ protected:
+  void all_reduce_sum_impl(torch::Tensor& flat) override {
+    py::gil_scoped_acquire gil;
+    all_reduce_(flat);
+  }
+
+ private:
+  py::function all_reduce_;
+  int rank_, world_size_;
+};
+
 py::dict stats_dict(const cdat::StepStats& s) {
   py::dict d;
   d["step"] = s.step;
@@ -167,6 +192,7 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("curvature_every", &cdat::TunedOptimizerOptions::curvature_every)
       .def_readwrite("measure_curvature_every", &cdat::TunedOptimizerOptions::measure_curvature_every)
       .def_readwrite("write_grad", &cdat::TunedOptimizerOptions::write_grad)
+      .def_readwrite("same_randomness_in_trials", &cdat::TunedOptimizerOptions::same_randomness_in_trials)
       .def_readwrite("clip_norm", &cdat::TunedOptimizerOptions::clip_norm);
 
   py::class_<cdat::ParamGroup>(m, "ParamGroup")
@@ -181,12 +207,19 @@ PYBIND11_MODULE(_C, m) {
   py::class_<cdat::TunedOptimizer>(m, "TunedOptimizer")
       .def(py::init([](const std::vector<cdat::ParamGroup>& groups, const std::string& direction,
                        const cdat::DirectionOptions& direction_options, const std::string& tuner,
-                       const cdat::TunerOptions& tuner_options, const cdat::TunedOptimizerOptions& options) {
+                       const cdat::TunerOptions& tuner_options, cdat::TunedOptimizerOptions options,
+                       const cdat::TensorList& buffers, const std::optional<py::function>& all_reduce, int rank,
+                       int world_size, double shard_weight) {
+             options.buffers = buffers;
+             if (all_reduce) {
+               options.data_parallel = {std::make_shared<PythonCollective>(*all_reduce, rank, world_size), shard_weight};
+             }
              return std::make_unique<cdat::TunedOptimizer>(groups, cdat::make_direction(direction, direction_options),
                                                            cdat::make_tuner(tuner, tuner_options), options);
            }),
            py::arg("groups"), py::arg("direction"), py::arg("direction_options"), py::arg("tuner"),
-           py::arg("tuner_options"), py::arg("options"))
+           py::arg("tuner_options"), py::arg("options"), py::arg("buffers"), py::arg("all_reduce") = py::none(),
+           py::arg("rank") = 0, py::arg("world_size") = 1, py::arg("shard_weight") = 1.0)
       .def(
           "step",
           [](cdat::TunedOptimizer& optimizer, const py::function& closure) {

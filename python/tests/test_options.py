@@ -18,7 +18,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HEADERS = REPO / "include" / "cdat"
 # Fields deliberately not in torchcdat, with why.
 NOT_EXPOSED = {
-    ("TunedOptimizerOptions", "data_parallel"): "a C++ Collective; data-parallel runs are `cdat train --nproc N`",
+    ("TunedOptimizerOptions", "data_parallel"): "a C++ Collective: TunedOptimizer(process_group=, shard_weight=) "
+                                                "makes one over torch.distributed (test_distributed.py)",
+    ("TunedOptimizerOptions", "buffers"): "tensors, not an option value: TunedOptimizer(buffers=model.buffers()) "
+                                          "(test_trials.py)",
     ("TunerOptions", "extra"): "options of tuners registered in C++ (cdat/registry.h); Python has only the built-ins",
 }
 

@@ -5,12 +5,13 @@
     opt.last_stats["lr"]
 """
 from .curvature import hvp, sharpness
+from .distributed import DistributedError
 from .errors import InvalidOption, NonFiniteError
 from .optimizer import CDAT, TunedOptimizer
 from .options import (Adam, CdatTuner, ConstantTuner, Direction, GradientDescent, GreedyTuner, LinesearchTuner,
                       Momentum, RMSProp, ScheduleTuner, Tuner)
 
-__all__ = ["Adam", "CDAT", "CdatTuner", "ConstantTuner", "Direction", "GradientDescent", "GreedyTuner",
+__all__ = ["Adam", "CDAT", "CdatTuner", "ConstantTuner", "Direction", "DistributedError", "GradientDescent", "GreedyTuner",
            "InvalidOption", "LinesearchTuner", "Momentum", "NonFiniteError", "RMSProp", "ScheduleTuner",
            "TunedOptimizer", "Tuner", "hvp", "sharpness"]
 __version__ = "0.1.0"

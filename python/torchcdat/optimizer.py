@@ -4,6 +4,7 @@ import torch
 
 from . import _C
 from .errors import InvalidOption
+from .distributed import AllReduce
 from .options import CdatTuner, as_direction, as_tuner, fill_options, option_names, options_dict
 
 # The per-group options (cdat::ParamGroup, a group's "params" aside).
@@ -13,6 +14,24 @@ _GROUP_OPTIONS = ("weight_decay", "scale")
 _OPTIMIZER_OPTIONS = frozenset(option_names(_C.TunedOptimizerOptions())) | frozenset(_GROUP_OPTIONS)
 # CDAT's names of the base's options (cdat::DirectionOptions): its eps is base_eps (eps is the tuner's).
 _BASE_OPTIONS = frozenset("base_eps" if k == "eps" else k for k in option_names(_C.DirectionOptions()))
+# TunedOptimizer's keywords that are not fields of cdat::TunedOptimizerOptions (tensors and a process group).
+_WIRING_OPTIONS = frozenset(("buffers", "process_group", "shard_weight", "dist_timeout"))
+
+_NO_LR = ("torchcdat: a TunedOptimizer's param_groups have no 'lr': the tuner chooses η on every step, so "
+          "torch.optim.lr_scheduler has nothing to schedule. For a schedule of η use "
+          "tuner=torchcdat.ScheduleTuner(peak_lr=..., warmup_steps=..., total_steps=...) (warm-up + cosine) or "
+          "ConstantTuner(lr); CDAT's η follows the curvature (sigma scales it); a group's 'scale' multiplies its "
+          "share of the update")
+
+
+class _ParamGroup(dict):
+    """A param_groups entry that answers a read of "lr" (torch.optim.lr_scheduler's first step) with what to do
+    instead, not a bare KeyError."""
+
+    def __missing__(self, key):
+        if key in ("lr", "initial_lr"):
+            raise InvalidOption(_NO_LR)
+        raise KeyError(key)
 
 
 class TunedOptimizer(torch.optim.Optimizer):
@@ -42,16 +61,46 @@ class TunedOptimizer(torch.optim.Optimizer):
             times ‖u_t‖² in between (default 1: every step).
         write_grad: after each step, p.grad holds that step's gradient (default True).
         clip_norm: > 0 clips the gradient by its global norm before the direction (default 0: off).
+        same_randomness_in_trials: the closure calls after the step's own forward (trust check, line-search
+            trials, the parabola's forward) see the random numbers the own forward saw (the same dropout mask), and
+            after the step torch's default generators are where the own forward left them (default True).
+        buffers: tensors the closure's forward updates in place, e.g. model.buffers() (BatchNorm's running
+            statistics): restored after each trial forward, so that a step moves them once (default: none).
+        process_group: a torch.distributed process group (e.g. torch.distributed.group.WORLD under torchrun): this
+            process is one rank of a data-parallel run; its closure returns the mean loss of its own shard, and the
+            loss, gradient, uᵀHu and trial values are reduced over the group (docs/python.md). At construction the
+            parameters and buffers are set to rank 0's. Default None: one process.
+        shard_weight: with process_group, this rank's share n_r/N of the global batch (default 1/world size).
+        dist_timeout: with process_group, seconds a reduction waits for the other ranks before raising
+            torchcdat.DistributedError (default 60).
     """
 
-    def __init__(self, params, direction="gd", tuner="cdat", *, weight_decay=0.0, scale=1.0, **options):
+    def __init__(self, params, direction="gd", tuner="cdat", *, weight_decay=0.0, scale=1.0, buffers=None,
+                 process_group=None, shard_weight=None, dist_timeout=60.0, **options):
         direction = as_direction(direction)
         tuner = as_tuner(tuner)
         super().__init__(params, {"weight_decay": weight_decay, "scale": scale})
+        self.param_groups = [_ParamGroup(group) for group in self.param_groups]
         self._direction, self._tuner = direction, tuner
         self._group_options = self._read_group_options()
         self._options = fill_options(_C.TunedOptimizerOptions(), options, "TunedOptimizer")
+        self._buffers = [] if buffers is None else list(buffers)
+        self._all_reduce, self._shard_weight = self._data_parallel(process_group, shard_weight, dist_timeout)
         self._core = self._make_core()
+
+    def _data_parallel(self, process_group, shard_weight, dist_timeout):
+        """The AllReduce of the group (parameters and buffers set to rank 0's) and this rank's share, or
+        (None, 1.0) for one process."""
+        if process_group is None:
+            if shard_weight is not None:
+                raise InvalidOption("TunedOptimizer: shard_weight needs a process_group")
+            return None, 1.0
+        all_reduce = AllReduce(process_group, dist_timeout)
+        weight = 1.0 / all_reduce.world_size if shard_weight is None else float(shard_weight)
+        if not 0.0 < weight <= 1.0:
+            raise InvalidOption(f"TunedOptimizer: shard_weight must be in (0, 1], got {shard_weight}")
+        all_reduce.broadcast_from_rank0([p for group in self.param_groups for p in group["params"]] + self._buffers)
+        return all_reduce, weight
 
     def _read_group_options(self):
         return [{key: group[key] for key in _GROUP_OPTIONS} for group in self.param_groups]
@@ -59,8 +108,12 @@ class TunedOptimizer(torch.optim.Optimizer):
     def _make_core(self):
         groups = [_C.ParamGroup(list(group["params"]), group["weight_decay"], group["scale"])
                   for group in self.param_groups]
+        if self._all_reduce is None:
+            return _C.TunedOptimizer(groups, self._direction.name, self._direction.options, self._tuner.name,
+                                     self._tuner.options, self._options, self._buffers)
         return _C.TunedOptimizer(groups, self._direction.name, self._direction.options, self._tuner.name,
-                                 self._tuner.options, self._options)
+                                 self._tuner.options, self._options, self._buffers, self._all_reduce,
+                                 self._all_reduce.rank, self._all_reduce.world_size, self._shard_weight)
 
     def add_param_group(self, param_group):
         if hasattr(self, "_core"):
@@ -71,11 +124,11 @@ class TunedOptimizer(torch.optim.Optimizer):
     def step(self, closure):
         """One step; returns the loss at the parameters before the update (a 0-d tensor, detached).
 
-        `closure()` must recompute and return the loss WITHOUT calling backward() and without zero_grad():
-        the optimizer differentiates the returned loss itself, with create_graph where the tuner needs the
-        curvature uᵀHu (double backward on the same forward pass), and calls the closure again for line-search
-        trials f(w + ηu) (under no_grad). A loss.backward() inside would cost a wasted backward pass and free
-        the graph the optimizer needs.
+        `closure()` must recompute and return the loss WITHOUT calling backward(): the optimizer differentiates
+        the returned loss itself, with create_graph where the tuner needs the curvature uᵀHu (double backward on
+        the same forward pass), and calls the closure again for trials f(w + ηu) (under no_grad). A closure that
+        calls loss.backward() (torch.optim.LBFGS's habit) is refused with InvalidOption before anything changes;
+        zero_grad() inside is harmless.
 
         Raises NonFiniteError (parameters untouched) on a NaN/inf loss, gradient, curvature or learning rate;
         an exception raised by the closure propagates unchanged, leaving the parameters untouched.
@@ -131,6 +184,7 @@ class TunedOptimizer(torch.optim.Optimizer):
         if core is None:
             raise InvalidOption("TunedOptimizer.load_state_dict: no torchcdat state (state['core']) in this state_dict")
         super().load_state_dict({**state_dict, "state": {}})
+        self.param_groups = [_ParamGroup(group) for group in self.param_groups]
         self._group_options = self._read_group_options()
         self._core = self._make_core()
         self._core.load_state(bytes(core.contiguous().numpy().tobytes()))
@@ -145,8 +199,8 @@ def CDAT(params, base="gd", sigma=None, ema=None, **options):
     batch) and CdatTuner's other options (eps, ema_mode, max_lr, the safeguards loss_floor, max_growth, trust_check,
     ...). With a base name, the base's options beta1,
     beta2 and base_eps (its ε) are accepted too, and TunedOptimizer's options (measure_curvature, curvature_mode,
-    curvature_every, ..., weight_decay, scale) always."""
-    core = {k: options.pop(k) for k in list(options) if k in _OPTIMIZER_OPTIONS}
+    curvature_every, ..., weight_decay, scale, buffers, process_group, shard_weight, dist_timeout) always."""
+    core = {k: options.pop(k) for k in list(options) if k in _OPTIMIZER_OPTIONS | _WIRING_OPTIONS}
     base_options = {("eps" if k == "base_eps" else k): options.pop(k) for k in list(options) if k in _BASE_OPTIONS}
     if sigma is not None:
         options["sigma"] = sigma
