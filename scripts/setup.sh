@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs every Debian package cdat needs (idempotent: apt runs only when something is missing), then
-# configures and builds cdat in Release under build/. Usage: scripts/setup.sh [extra cmake -D options]
+# configures the Release build under build/ and builds what README command 1 runs: the `cdat` tool (the
+# tests, benchmarks and examples are built by `cmake --build build`, README command 2).
+# Usage: scripts/setup.sh [extra cmake -D options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake git
+  ccache                     # compiler cache: a rebuild (another build folder, `rm -rf build`) reuses objects
   libtorch-dev               # LibTorch 1.13 (CPU)
   libopenblas0-pthread       # fast BLAS for LibTorch: without it, ~30x slower
   dataset-fashion-mnist      # the default dataset (/usr/share/datasets/fashion-mnist)
@@ -31,5 +34,5 @@ fi
 
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
-cmake --build build -j "$jobs"
-echo "setup: built build/apps/cdat/cdat"
+cmake --build build -j "$jobs" --target cdat
+echo "setup: built build/apps/cdat/cdat (the rest: cmake --build build -j $jobs)"
