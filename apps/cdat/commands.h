@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
 namespace cdat::cli {
 
 // Exit codes: 0 success, 1 a run that failed (diverged, I/O error), 2 bad usage (flags, config).
@@ -14,6 +16,10 @@ constexpr int kExitUsage = 2;
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The whole tool, every subcommand registered, not yet parsed: run() (cli.h) parses it, tests read its help.
+// Help shows each option's type and default (`--sigma FLOAT [2.0]`); defined in cli.cpp.
+std::unique_ptr<CLI::App> make_app();
 
 // Each add_* registers one subcommand; defined in <name>_command.cpp.
 void add_dynamics_command(CLI::App& app);

@@ -111,7 +111,8 @@ void add_reproduce_command(CLI::App& app) {
   cmd->add_option("experiments", args->names, "one or more of: " + names + "all")->required()->expected(1, -1);
   cmd->add_option("--scale", args->settings.scale,
                   "multiply steps and data sizes (and widths by √scale above 1); 1 = the 2-core defaults")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--out", args->settings.out, "results folder (runs are cached in OUT/runs)")->capture_default_str();
   cmd->add_option("-j,--jobs", args->settings.jobs, "training runs at a time (separate processes)")
       ->check(CLI::Range(1, 64))

@@ -97,7 +97,9 @@ void add_sweep_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "sweep", "run a grid of train configurations: any train flag may be a comma-separated list (e.g. --lr 0.01,0.1)");
   args->options = std::make_unique<RunOptions>(*command);
-  command->add_option("-j,--jobs", args->jobs, "runs at a time (separate processes)")->check(CLI::Range(1, 64));
+  command->add_option("-j,--jobs", args->jobs, "runs at a time (separate processes)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   command->callback([args] { run(*args); });
 }
 

@@ -86,8 +86,9 @@ struct RunConfig {
 enum class KeyType { kString, kInt, kDouble, kBool };
 
 struct KeyInfo {
-  std::string name;  // as flag (--name) and TOML key
+  std::string name;   // as flag (--name) and TOML key
   KeyType type;
+  std::string group;  // the heading it is listed under in `cdat train --help`, e.g. "Tuner"
   std::string help;
 };
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "train/run_config.h"
 
@@ -33,6 +34,14 @@ TEST(RunConfig, EveryKeyRoundTripsThroughTextAndToml) {
   for (const auto& key : config_keys()) EXPECT_EQ(get_key(back, key.name), get_key(c, key.name)) << key.name;
   EXPECT_EQ(get_key(back, "batch-size"), "full");
   EXPECT_DOUBLE_EQ(back.lr, 0.0123);
+}
+
+TEST(RunConfig, EveryKeyStandsInOneOfTheHelpGroups) {
+  const std::set<std::string> expected = {"Data", "Model",       "Optimizer", "Tuner",       "CDAT safeguards",
+                                          "Run",  "Diagnostics", "Curvature", "Distributed", "Output"};
+  std::set<std::string> groups;
+  for (const auto& key : config_keys()) groups.insert(key.group);
+  EXPECT_EQ(groups, expected);
 }
 
 TEST(RunConfig, SetKeyParsesTypesAndNamesTheKeyOnError) {
