@@ -45,8 +45,8 @@ class AllReduce:
             work.wait(self.timeout)
         except RuntimeError as error:
             raise DistributedError(
-                f"torchcdat: rank {self.rank} of {self.world_size}: reduction {self.reductions} did not complete "
-                f"within {self.timeout.total_seconds():g} s (another rank raised, died, or is slower): {error}"
+                f"torchcdat: rank {self.rank} of {self.world_size}: reduction {self.reductions} failed (it waits at "
+                f"most {self.timeout.total_seconds():g} s; another rank raised, died, or is slower): {error}"
             ) from None
         if on_device is not flat:
             flat.copy_(on_device)

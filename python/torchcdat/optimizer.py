@@ -4,7 +4,7 @@ import torch
 
 from . import _C
 from .errors import InvalidOption
-from .distributed import AllReduce
+from .distributed import AllReduce, DistributedError
 from .options import CdatTuner, as_direction, as_tuner, fill_options, option_names, options_dict
 
 # The per-group options (cdat::ParamGroup, a group's "params" aside).
@@ -137,7 +137,10 @@ class TunedOptimizer(torch.optim.Optimizer):
             raise InvalidOption("TunedOptimizer.step needs a closure that returns the loss")
         if self._read_group_options() != self._group_options:
             raise InvalidOption("TunedOptimizer: param_groups options changed after construction; make a new optimizer")
-        return self._core.step(closure).detach()
+        try:
+            return self._core.step(closure).detach()
+        except DistributedError as error:
+            raise DistributedError(f"{error} [during step {self._core.steps()}]") from None
 
     def zero_grad(self, set_to_none=True):
         """Harmless: the optimizer computes the gradient itself on every step (and writes it to p.grad)."""
