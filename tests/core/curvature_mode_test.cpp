@@ -4,12 +4,14 @@
 #include <torch/torch.h>
 
 #include "problems.h"
+#include "tolerance.h"
 
 namespace cdat {
 namespace {
 
 using testing::Quadratic;
 using testing::TinyMlp;
+using testing::tolerance_for;
 
 TunedOptimizerOptions mode(CurvatureMode m) {
   TunedOptimizerOptions o;
@@ -34,6 +36,16 @@ double first_step_curvature(TinyMlp& m, CurvatureMode curvature_mode) {
   return optimizer.last_stats().curvature;
 }
 
+// κ of the first GD step's uᵀHu on m (u = −g), from the dense Hessian.
+double first_step_condition(TinyMlp& m) {
+  const torch::Tensor hessian = testing::dense_hessian(m.params(), m.closure());
+  const torch::Tensor u = -testing::flat_gradient(m.params(), m.closure());
+  return testing::curvature_condition_bound(hessian, u.dot(u).item<double>(), u.dot(hessian.mv(u)).item<double>());
+}
+
+// A truncation bound, not a rounding one: central differences err by (h‖u‖)²·D⁴f[û,û,û,û]/6 relative to
+// ûᵀHû, with h‖u‖ = 10⁻³·max(‖w‖, 1), i.e. ~10⁻⁶ for a fourth derivative of the order of the second. Their
+// rounding, ~pass·ε·‖g‖/(h‖u‖) relative, is ~10⁻¹¹.
 TEST(CurvatureMode, FiniteDifferencesAgreeWithExactOnATinyMlp) {
   TinyMlp m;
   const double exact = first_step_curvature(m, CurvatureMode::kExact);
@@ -43,9 +55,14 @@ TEST(CurvatureMode, FiniteDifferencesAgreeWithExactOnATinyMlp) {
 
 // One GD + CDAT step on a quadratic with spectrum {0.5, 2, 9}: the curvature the step measured, the exact
 // uᵀAu for u = −∇f(w₀), and the step's warning.
+// Rounding bounds (units of ε, relative to uᵀAu): `exact` both uᵀAu computed two ways (problems.h),
+// `central` the central differences uᵀ(g(w + hu) − g(w − hu))/2h at h‖u‖ = 10⁻³·max(‖w‖, 1), exact on a
+// quadratic but for rounding divided by 2h: each gradient's k + 3 roundings on |A|(|w| + h|u|) + |b| and
+// w ± hu's on |w| + h|u|, moved through A, dotted with |u|; plus the exact uᵀAu's.
 struct QuadraticStep {
   double measured, exact;
   std::string warning;
+  double exact_roundings, central_roundings;
 };
 QuadraticStep first_step_on_quadratic(CurvatureMode curvature_mode, int seed) {
   Quadratic q({0.5, 2.0, 9.0}, seed);
@@ -53,12 +70,18 @@ QuadraticStep first_step_on_quadratic(CurvatureMode curvature_mode, int seed) {
   TunedOptimizer optimizer = gd_cdat(q.params(), curvature_mode);
   optimizer.step(q.closure());
   auto u = -q.gradient_at(w0);
-  return {optimizer.last_stats().curvature, torch::dot(u, q.A.mv(u)).item<double>(), optimizer.last_stats().warning};
+  const double k = static_cast<double>(q.spectrum.size()), uau = torch::dot(u, q.A.mv(u)).item<double>();
+  const double h = 1e-3 * std::max(w0.norm().item<double>(), 1.0) / u.norm().item<double>();
+  const torch::Tensor reach = w0.abs() + h * u.abs(), au = q.A.abs().mv(u.abs());
+  const double differenced = 2 * (k + 3) * (q.A.abs().mv(reach) + q.b.abs()).dot(u.abs()).item<double>() +
+                             2 * 2 * reach.dot(au).item<double>();
+  return {optimizer.last_stats().curvature, uau, optimizer.last_stats().warning, 2 * q.curvature_roundings(w0),
+          differenced / (2 * h * uau) + k + 1 + q.curvature_roundings(w0)};
 }
 
 TEST(CurvatureMode, FiniteDifferencesAreExactOnAQuadratic) {
   const auto step = first_step_on_quadratic(CurvatureMode::kFiniteDifference, 21);
-  EXPECT_NEAR(step.measured, step.exact, 1e-9 * step.exact);
+  EXPECT_NEAR(step.measured, step.exact, tolerance_for(torch::kFloat64, step.central_roundings) * step.exact);
 }
 
 TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
@@ -69,12 +92,24 @@ TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
   auto u0 = -q.gradient_at(w0);
   optimizer.step(q.closure());
   const double exact0 = torch::dot(u0, q.A.mv(u0)).item<double>();
-  EXPECT_NEAR(optimizer.last_stats().curvature, exact0, 1e-10 * exact0);
-  // Step 1: on a quadratic the secant along u₀ is exact, rescaled to ‖u₁‖².
-  auto u1 = -q.gradient_at(q.w.detach());
+  EXPECT_NEAR(optimizer.last_stats().curvature, exact0,
+              tolerance_for(torch::kFloat64, 2 * q.curvature_roundings(w0)) * exact0);
+  // Step 1: on a quadratic the secant along u₀ is exact, rescaled to ‖u₁‖². Its rounding: g₁ − g₀ = η₀Au₀
+  // cancels, so both gradients' k + 3 roundings (on |A||w| + |b|) and w₁ = w₀ + η₀u₀'s two (on |w₀| + η₀|u₀|,
+  // moved through A) count against η₀·u₀ᵀAu₀ after the dot with |u₀|; then the dot, ‖u₀‖², ‖u₁‖² and 3
+  // products and quotients — and the expected value's own uᵀAu and norms.
+  const torch::Tensor w1 = q.w.detach().clone();
+  auto u1 = -q.gradient_at(w1);
+  const double eta0 = optimizer.last_stats().lr, k = static_cast<double>(q.spectrum.size());
   optimizer.step(q.closure());
   const double expected = torch::dot(u0, q.A.mv(u0)).item<double>() / u0.dot(u0).item<double>() * u1.dot(u1).item<double>();
-  EXPECT_NEAR(optimizer.last_stats().curvature, expected, 1e-9 * expected);
+  const torch::Tensor magnitudes = q.A.abs().mv(w0.abs() + w1.abs()) + 2 * q.b.abs();
+  const double secant = ((k + 3) * magnitudes.dot(u0.abs()).item<double>() +
+                         2 * (w0.abs() + eta0 * u0.abs()).dot(q.A.abs().mv(u0.abs())).item<double>()) /
+                            (eta0 * exact0) +
+                        k + 2 * q.gradient_sq_norm_roundings(w0) + 2 * q.gradient_sq_norm_roundings(w1) + 3;
+  EXPECT_NEAR(optimizer.last_stats().curvature, expected,
+              tolerance_for(torch::kFloat64, secant + q.curvature_roundings(w0) + 2) * expected);
 }
 
 // Adam + CDAT with `options` takes `before` steps on one TinyMlp; its saved state is loaded into a fresh
@@ -107,30 +142,45 @@ TEST(CurvatureMode, SecantStateResumesExactly) {
   expect_optimizer_resumes_exactly(mode(CurvatureMode::kSecant), /*seed=*/5, /*before=*/5, "cdat_secant_state.pt");
 }
 
+// Two exact computations of uᵀHu (double backward; forward over reverse), each within the MLP's bound.
 TEST(CurvatureMode, ForwardOverReverseAgreesWithExactOnATinyMlp) {
   TinyMlp m;
+  const double tolerance = tolerance_for(torch::kFloat64, 2 * m.curvature_roundings(first_step_condition(m)));
   const double exact = first_step_curvature(m, CurvatureMode::kExact);
   const double forward = first_step_curvature(m, CurvatureMode::kForwardOverReverse);
-  EXPECT_NEAR(forward, exact, 1e-12 * std::abs(exact));
+  EXPECT_NEAR(forward, exact, tolerance * std::abs(exact));
 }
 
 TEST(CurvatureMode, ForwardOverReverseIsExactOnAQuadratic) {
   const auto step = first_step_on_quadratic(CurvatureMode::kForwardOverReverse, 23);
-  EXPECT_NEAR(step.measured, step.exact, 1e-12 * step.exact);
+  EXPECT_NEAR(step.measured, step.exact, tolerance_for(torch::kFloat64, step.exact_roundings) * step.exact);
   EXPECT_TRUE(step.warning.empty());
 }
 
+// Over Adam steps, each step from the same point: b takes a's parameters before every step (the Adam and
+// tuner states then see the same gradients), so the two differ by one step's rounding, not by a trajectory
+// that would amplify it (Adam + CDAT at σ = 2 is chaotic: tests/distributed). Adam's u = −m̂/(√v̂ + ε) adds
+// ≤ 10 roundings (the moments, the bias corrections, √, +ε, ÷); η = σ·n/d adds n = −gᵀu's, the forward, the
+// backward and a P-term dot after u (2·pass + P + 10), and 2.
 TEST(CurvatureMode, ForwardOverReverseFollowsExactOverAdamSteps) {
   TinyMlp a(3, 8, 2, 16, /*seed=*/6), b(3, 8, 2, 16, /*seed=*/6);
   TunedOptimizer exact(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kExact));
   TunedOptimizer forward(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(),
                          mode(CurvatureMode::kForwardOverReverse));
+  const double numerator = 2 * a.pass_roundings() + static_cast<double>(numel(a.params())) + 10;
   for (int t = 0; t < 5; ++t) {
+    auto params_b = b.params();
+    copy_(params_b, a.params());
+    const torch::Tensor hessian = testing::dense_hessian(a.params(), a.closure());
     exact.step(a.closure());
     forward.step(b.closure());
-    const double c = exact.last_stats().curvature;
-    EXPECT_NEAR(forward.last_stats().curvature, c, 1e-10 * std::abs(c)) << "step " << t;
-    EXPECT_NEAR(forward.last_stats().lr, exact.last_stats().lr, 1e-9 * exact.last_stats().lr) << "step " << t;
+    const double c = exact.last_stats().curvature, u = exact.last_stats().direction_norm;
+    const double curvature = 2 * a.curvature_roundings(testing::curvature_condition_bound(hessian, u * u, c), 10);
+    EXPECT_NEAR(forward.last_stats().curvature, c, tolerance_for(torch::kFloat64, curvature) * std::abs(c))
+        << "step " << t;
+    EXPECT_NEAR(forward.last_stats().lr, exact.last_stats().lr,
+                tolerance_for(torch::kFloat64, curvature + 2 * numerator + 2) * exact.last_stats().lr)
+        << "step " << t;
   }
   EXPECT_TRUE(forward.forward_ad_failure().empty());
 }
@@ -162,12 +212,16 @@ TEST(CurvatureMode, ForwardOverReverseFallsBackToExactOnceWhereAnOpHasNoForwardD
   EXPECT_NE(forward.forward_ad_failure().find("_log_softmax_backward_data"), std::string::npos);
   // The failed attempt exited its dual level: forward AD still works for a supported model.
   TinyMlp m;
-  EXPECT_NEAR(first_step_curvature(m, CurvatureMode::kForwardOverReverse),
-              first_step_curvature(m, CurvatureMode::kExact), 1e-12 * std::abs(first_step_curvature(m, CurvatureMode::kExact)));
+  const double exact_curvature = first_step_curvature(m, CurvatureMode::kExact);
+  EXPECT_NEAR(
+      first_step_curvature(m, CurvatureMode::kForwardOverReverse), exact_curvature,
+      tolerance_for(torch::kFloat64, 2 * m.curvature_roundings(first_step_condition(m))) * std::abs(exact_curvature));
 }
 
 // The same cross-entropy written as logsumexp(z) − z_y: every op of it and of its backward has a forward
-// derivative in LibTorch 1.13, so forward-over-reverse runs (no fallback) and equals exact.
+// derivative in LibTorch 1.13, so forward-over-reverse runs (no fallback) and equals exact: compared at each
+// step from the same point (b takes a's parameters), each within the MLP's bound; the cross-entropy's
+// elementwise operations (exp, log, −z_y) are within pass_roundings' 7 (its sums are the MSE's).
 TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
   TinyMlp a(3, 6, 3, 8, /*seed=*/8), b(3, 6, 3, 8, /*seed=*/8);
   const torch::Tensor labels = eight_labels();
@@ -180,36 +234,59 @@ TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
   TunedOptimizer exact = gd_cdat(a.params(), CurvatureMode::kExact);
   TunedOptimizer forward = gd_cdat(b.params(), CurvatureMode::kForwardOverReverse);
   for (int t = 0; t < 3; ++t) {
+    auto params_b = b.params();
+    copy_(params_b, a.params());
+    const torch::Tensor hessian = testing::dense_hessian(a.params(), cross_entropy(a));
     exact.step(cross_entropy(a));
     forward.step(cross_entropy(b));
-    const double c = exact.last_stats().curvature;
-    EXPECT_NEAR(forward.last_stats().curvature, c, 1e-10 * std::abs(c)) << "step " << t;
+    const double c = exact.last_stats().curvature, u = exact.last_stats().direction_norm;
+    const double tolerance = tolerance_for(
+        torch::kFloat64, 2 * a.curvature_roundings(testing::curvature_condition_bound(hessian, u * u, c)));
+    EXPECT_NEAR(forward.last_stats().curvature, c, tolerance * std::abs(c)) << "step " << t;
     EXPECT_TRUE(forward.last_stats().warning.empty()) << forward.last_stats().warning;
   }
   EXPECT_TRUE(forward.forward_ad_failure().empty());
 }
 
-// On a quadratic the parabola through f(w), gᵀu and f(w + hu) is f itself along u: c = uᵀAu up to the
-// rounding of the loss values (≈1e-15·|f|) over the second-order term (≈1e-6 at the first step's
-// h‖u‖ = 1e-3·‖w‖), a relative 1e-8; 1e-7 leaves a factor 10.
+// On a quadratic the parabola through f(w), gᵀu and f(w + hu) is f itself along u: c = uᵀAu up to rounding.
+// Its numerator f(w + hu) − f(w) − h·gᵀu (central: f(w + hu) − 2f(w) + f(w − hu)) is the second-order term
+// h²uᵀAu/2 (h²uᵀAu): the loss values' 2k + 2 roundings each on value_magnitude_at, w ± hu's two on
+// |w| + h|u| (moved through |g|), and h·gᵀu's (k + its gradient's k + 3, on h·|u|ᵀm) all count against it.
 TEST(CurvatureMode, ParabolaIsExactOnAQuadraticAtTheFirstAndLaterSteps) {
   for (const bool central : {false, true}) {
     Quadratic q({0.5, 2.0, 9.0}, /*seed=*/24);
     TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
     o.parabola_central = central;
     TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
+    const double k = static_cast<double>(q.spectrum.size());
     for (int t = 0; t < 3; ++t) {  // step 0: h from ‖w‖; then h = 0.1·η_{t−1}
-      auto u = -q.gradient_at(q.w.detach());
+      const torch::Tensor w = q.w.detach().clone();
+      auto u = -q.gradient_at(w);
+      const double h = t == 0 ? o.fd_step * std::max(w.norm().item<double>(), 1.0) / u.norm().item<double>()
+                              : o.parabola_step * optimizer.last_stats().lr;
       optimizer.step(q.closure());
       const double exact = torch::dot(u, q.A.mv(u)).item<double>();
-      EXPECT_NEAR(optimizer.last_stats().curvature, exact, 1e-7 * exact) << "step " << t << " central " << central;
+      const torch::Tensor reach = w.abs() + h * u.abs();
+      double values = q.value_magnitude_at(w + h * u) + (central ? 2.0 : 1.0) * q.value_magnitude_at(w);
+      double moved = q.gradient_at(w + h * u).abs().dot(reach).item<double>();
+      if (central) {
+        values += q.value_magnitude_at(w - h * u);
+        moved += q.gradient_at(w - h * u).abs().dot(reach).item<double>();
+      }
+      const double slope =
+          central ? 0.0 : h * (k + (k + 3)) * (q.A.abs().mv(w.abs()) + q.b.abs()).dot(u.abs()).item<double>();
+      const double second_order = (central ? 1.0 : 0.5) * h * h * exact;
+      const double roundings = ((2 * k + 2) * values + 2 * moved + slope) / second_order + 3 + q.curvature_roundings(w);
+      EXPECT_NEAR(optimizer.last_stats().curvature, exact, tolerance_for(torch::kFloat64, roundings) * exact)
+          << "step " << t << " central " << central;
       EXPECT_FALSE(optimizer.last_stats().curvature_fallback);
     }
   }
 }
 
 // A float32 quadratic shifted by 1e4: the loss values round to ≈1e-3, far above the second-order term
-// h²uᵀAu/2 ≈ 1e-5, so the parabola is rounding noise; the step measures exactly instead and says so.
+// h²uᵀAu/2 ≈ 1e-5, so the parabola is rounding noise; the step measures exactly instead and says so. That
+// exact uᵀAu and the test's are two float32 computations, each within curvature_roundings (problems.h).
 TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/25, torch::kFloat32);
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.01),
@@ -219,11 +296,14 @@ TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
                              return o;
                            }());
   for (int t = 0; t < 2; ++t) {
-    auto u = -q.gradient_at(q.w.detach());
+    const torch::Tensor w = q.w.detach().clone();
+    auto u = -q.gradient_at(w);
     optimizer.step([&q] { return q.loss() + 1e4; });
     const double exact = torch::dot(u, q.A.mv(u)).item<double>();
     EXPECT_TRUE(optimizer.last_stats().curvature_fallback) << "step " << t;
-    EXPECT_NEAR(optimizer.last_stats().curvature, exact, 1e-5 * exact) << "step " << t;
+    EXPECT_NEAR(optimizer.last_stats().curvature, exact,
+                tolerance_for(torch::kFloat32, 2 * q.curvature_roundings(w)) * exact)
+        << "step " << t;
   }
 }
 
@@ -233,6 +313,10 @@ TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
 // = 16(12 − 32h + 32h²), central c(h) = u²(12 + 24(hu)²/12) = 16(12 + 32h²). At h = 0.1·3 = 0.3 they are
 // 84.48 and 238.08, so h·c > n (h longer than the estimate's own greedy step n/c): the step measures again
 // at h = 0.1·n/c = 1.6/84.48 resp. 1.6/238.08, where h·c < n. Without that: 0.44 × and 1.24 × uᵀHu.
+// Rounding: the parabola's numerator (h²c/2 one-sided, h²c central) cancels the loss values (x⁴: 3
+// roundings and x + hu's 1 each) and h·f'·u (2), summed in 3 more: 7 roundings on the sum of their
+// magnitudes; the library's h differs from the literal by its first parabola's rounding (≲ 10 ε, moving c
+// by ≲ 1 ε), and `expected` takes 6.
 TEST(CurvatureMode, ParabolaShortensAStepLongerThanItsOwnGreedyStep) {
   for (const bool central : {false, true}) {
     auto x = torch::tensor({0.5}, torch::kFloat64).requires_grad_();
@@ -246,7 +330,12 @@ TEST(CurvatureMode, ParabolaShortensAStepLongerThanItsOwnGreedyStep) {
     optimizer.step(quartic);
     const double h = central ? 1.6 / 238.08 : 1.6 / 84.48;
     const double expected = central ? 16.0 * (12.0 + 32.0 * h * h) : 16.0 * (12.0 - 32.0 * h + 32.0 * h * h);
-    EXPECT_NEAR(optimizer.last_stats().curvature, expected, 1e-9 * expected) << "central " << central;
+    const double magnitudes = central ? std::pow(-1.0 + 4 * h, 4) + 2.0 + std::pow(-1.0 - 4 * h, 4)
+                                      : std::pow(-1.0 + 4 * h, 4) + 1.0 + 16 * h;  // f(x + hu), f(x), |h·f'(x)·u|
+    const double numerator = (central ? 1.0 : 0.5) * h * h * expected;
+    EXPECT_NEAR(optimizer.last_stats().curvature, expected,
+                tolerance_for(torch::kFloat64, 7 * magnitudes / numerator + 1 + 6) * expected)
+        << "central " << central;
     EXPECT_FALSE(optimizer.last_stats().curvature_fallback);
   }
 }
@@ -265,24 +354,30 @@ TEST(CurvatureMode, ParabolaRejectsBadOptions) {
 }
 
 // curvature_every = 4: steps 0 and 4 measure κ̄ = uᵀAu/‖u‖²; steps 1–3 use κ̄·‖u_t‖² (the same product the
-// optimizer forms, up to the rounding of ‖u‖ in StepStats).
+// optimizer forms, up to the rounding of ‖u‖ in StepStats). Rounding: a measured uᵀAu and the test's are two
+// computations (problems.h); κ̄·‖u_t‖² takes ‖u₀‖², ‖u_t‖² on both sides, the measured uᵀAu's own, and 3
+// products and quotients.
 TEST(CurvatureMode, AmortisedCurvatureReusesTheLastDirectionalCurvature) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/26);
   TunedOptimizerOptions o = mode(CurvatureMode::kExact);
   o.curvature_every = 4;
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
-  double kappa = 0.0;
+  double kappa = 0.0, kappa_roundings = 0.0;
   for (int t = 0; t < 6; ++t) {
-    auto u = -q.gradient_at(q.w.detach());
+    const torch::Tensor w = q.w.detach().clone();
+    auto u = -q.gradient_at(w);
     optimizer.step(q.closure());
     const double u_sq = u.dot(u).item<double>();
     const double measured = optimizer.last_stats().curvature;
     if (t % 4 == 0) {
       const double exact = torch::dot(u, q.A.mv(u)).item<double>();
-      EXPECT_NEAR(measured, exact, 1e-12 * exact) << "step " << t;
+      EXPECT_NEAR(measured, exact, tolerance_for(torch::kFloat64, 2 * q.curvature_roundings(w)) * exact)
+          << "step " << t;
       kappa = measured / u_sq;
+      kappa_roundings = q.curvature_roundings(w) + 2 * q.gradient_sq_norm_roundings(w);
     } else {
-      EXPECT_NEAR(measured, kappa * u_sq, 1e-13 * kappa * u_sq) << "step " << t;
+      const double roundings = kappa_roundings + 2 * q.gradient_sq_norm_roundings(w) + 3;
+      EXPECT_NEAR(measured, kappa * u_sq, tolerance_for(torch::kFloat64, roundings) * kappa * u_sq) << "step " << t;
     }
   }
 }
@@ -302,12 +397,14 @@ TEST(CurvatureMode, DiagnosticCurvatureOnlyOnItsSteps) {
   o.measure_curvature_every = 3;
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.05), o);
   for (int t = 0; t < 7; ++t) {
-    auto u = -q.gradient_at(q.w.detach());
+    const torch::Tensor w = q.w.detach().clone();
+    auto u = -q.gradient_at(w);
     optimizer.step(q.closure());
     const double measured = optimizer.last_stats().curvature;
     if (t % 3 == 0) {
       const double exact = torch::dot(u, q.A.mv(u)).item<double>();
-      EXPECT_NEAR(measured, exact, 1e-12 * exact) << "step " << t;
+      EXPECT_NEAR(measured, exact, tolerance_for(torch::kFloat64, 2 * q.curvature_roundings(w)) * exact)
+          << "step " << t;
     } else {
       EXPECT_TRUE(std::isnan(measured)) << "step " << t;
     }

@@ -18,12 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "tolerance.h"
+
 namespace cdat::dynamics {
 
 // Names the closure in parameterized test output (found by ADL, so outside the anonymous namespace).
 void PrintTo(Closure closure, std::ostream* os) { *os << to_string(closure); }
 
 namespace {
+
+using cdat::testing::tolerance_for;
 
 Options with_rule(Rule rule, int64_t steps) {
   Options o;
@@ -91,8 +95,10 @@ TEST(DynamicsModel, RecordsFollowTheUpdateEquations) {
   EXPECT_DOUBLE_EQ(r[0].x, 1e-2);
   EXPECT_DOUBLE_EQ(r[0].eta, 0.1);
   // x₁ = (1 − ηλ₀) x₀ + δ = −0.5·0.01 + 1e-6;  λ₁ = λ₀ + η (a − b x₀²) = 15 + 0.1 (0.1 − 1e-3).
-  EXPECT_NEAR(r[1].x, -0.004999, 1e-15);
-  EXPECT_NEAR(r[1].sharpness, 15.0099, 1e-12);
+  // Rounding: 4 operations each, the decimal inputs (η, x₀, δ; a, b) and the literal: ≤ 8, on the
+  // magnitudes added up, (1 + ηλ₀)·x₀ + δ ≤ 0.026 and λ₀ + η(a + b x₀²) ≤ 15.1.
+  EXPECT_NEAR(r[1].x, -0.004999, tolerance_for(torch::kFloat64, 8) * 0.026);
+  EXPECT_NEAR(r[1].sharpness, 15.0099, tolerance_for(torch::kFloat64, 8) * 15.1);
 }
 
 TEST(DynamicsModel, LaggedClosureDividesByThePreviousSharpness) {
@@ -163,7 +169,8 @@ TEST(DynamicsClassical, UndershootsAtYMinusPointOneAndSharpnessGrowsLikeSqrtT) {
   Options o = with_rule(Rule::kClassical, 4 * T + 1);
   o.scale = 1.9;
   const auto r = simulate(o);
-  for (const auto& rec : r) ASSERT_NEAR(rec.y, -0.1, 1e-12) << "step " << rec.t;
+  // Each step afresh: η = s/λ and ηλ (2 roundings on s = 1.9), − 2 (1 on 2), the decimal s and −0.1 (2).
+  for (const auto& rec : r) ASSERT_NEAR(rec.y, -0.1, tolerance_for(torch::kFloat64, 5) * 2.0) << "step " << rec.t;
   // λ rises and η falls at every step.
   for (size_t t = 1; t < r.size(); ++t) {
     ASSERT_GT(r[t].sharpness, r[t - 1].sharpness) << "step " << t;
@@ -229,7 +236,7 @@ TEST(DynamicsCdat, SigmaTwoCurrentIsOnlyNeutralAndSharpnessKeepsGrowing) {
   const Options o = cdat_rule(2.0, Closure::kCurrent, 80000);
   const auto r = simulate(o);
   for (const auto& rec : r) {
-    ASSERT_NEAR(rec.y, 0.0, 1e-12) << "step " << rec.t;
+    ASSERT_NEAR(rec.y, 0.0, tolerance_for(torch::kFloat64, 3) * 2.0) << "step " << rec.t;  // η = 2/λ, ηλ, − 2
     ASSERT_NEAR(std::abs(rec.x), o.x0, 2 * o.delta) << "step " << rec.t;
   }
   const double rate = 4.0 * (o.a - o.b * sq(o.x0));
@@ -239,7 +246,7 @@ TEST(DynamicsCdat, SigmaTwoCurrentIsOnlyNeutralAndSharpnessKeepsGrowing) {
 
 // Behaviour 4: σ slightly below 2. Both closures: ηλ ≈ σ, so x contracts by ≈ |1 − σ| and dies; y settles
 // just below σ − 2 < 0 (the lagged closure adds σ Δλ/λ > 0), and λ creeps up as √t like the classical tuner.
-class DynamicsCdatBelowEdge : public testing::TestWithParam<std::tuple<double, Closure>> {};
+class DynamicsCdatBelowEdge : public ::testing::TestWithParam<std::tuple<double, Closure>> {};
 
 TEST_P(DynamicsCdatBelowEdge, YSettlesSlightlyBelowZeroAndSharpnessCreepsUp) {
   const auto [sigma, closure] = GetParam();
@@ -247,7 +254,7 @@ TEST_P(DynamicsCdatBelowEdge, YSettlesSlightlyBelowZeroAndSharpnessCreepsUp) {
   const Window w = second_half(r);
   const Summary s = summarize(r);
   EXPECT_LT(w.max_y, 0.0);
-  EXPECT_GE(w.min_y, sigma - 2.0 - 1e-12);
+  EXPECT_GE(w.min_y, sigma - 2.0 - tolerance_for(torch::kFloat64, 4) * 2.0);  // σλ_t/λ_{t−1} − 2: 3, σ − 2: 1
   EXPECT_NEAR(s.median_y, sigma - 2.0, 0.05 * (2.0 - sigma));      // lagged σ=1.9: −0.0999
   EXPECT_GT(r.back().sharpness, 1.3 * r[r.size() / 2].sharpness);  // λ(T)/λ(T/2) ≈ 1.39
   EXPECT_GT(s.growth_exponent, 0.4);
@@ -257,8 +264,8 @@ TEST_P(DynamicsCdatBelowEdge, YSettlesSlightlyBelowZeroAndSharpnessCreepsUp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothClosures, DynamicsCdatBelowEdge,
-                         testing::Combine(testing::Values(1.9, 1.99),
-                                          testing::Values(Closure::kLagged, Closure::kCurrent)),
+                         ::testing::Combine(::testing::Values(1.9, 1.99),
+                                            ::testing::Values(Closure::kLagged, Closure::kCurrent)),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) == 1.9 ? "Sigma1_9" : "Sigma1_99") + "_" +
                                   to_string(std::get<1>(info.param));
@@ -273,7 +280,10 @@ TEST(DynamicsLinesearch, NeverCrossesTheEdgeAndSharpnessKeepsGrowing) {
   const auto r = simulate(o);
   for (const auto& rec : r) {
     ASSERT_GT(rec.eta, 0.0) << "step " << rec.t;  // no failed search
-    ASSERT_LE(rec.y, -2.0 * o.linesearch.c + 1e-12) << "step " << rec.t;
+    // Armijo accepts ηλ ≤ 2(1 − c) up to the rounding of its test f(x − ηλx) ≤ f(x) − cη(λx)² (f = ½λx²;
+    // ≤ 8 roundings of f(x) on each side), whose slope in ηλ is ≈ 2·f(x): ηλ may pass 2(1 − c) by 8ε, and
+    // y = ηλ − 2 rounds once more on 2.
+    ASSERT_LE(rec.y, -2.0 * o.linesearch.c + tolerance_for(torch::kFloat64, 8 + 2) * 2.0) << "step " << rec.t;
   }
   const Summary s = summarize(r);
   EXPECT_LT(s.median_y, -0.1);  // measured −0.211: the κ_up/κ_down cycle lands well below the edge
@@ -286,7 +296,8 @@ TEST(DynamicsLinesearch, NeverCrossesTheEdgeAndSharpnessKeepsGrowing) {
 TEST(DynamicsLinesearch, FirstStepBacktracksFromEtaMax) {
   // From η = min(1.5·1, 1) = 1, shrink by 0.8 until η ≤ 2(1 − c)/15 = 0.13332: 0.8⁹ = 0.134 fails, 0.8¹⁰ passes.
   const auto r = simulate(with_rule(Rule::kLinesearch, 1));
-  EXPECT_NEAR(r[0].eta, std::pow(0.8, 10), 1e-15);
+  // 10 multiplications by κ_down on one side, pow on the other (1 ulp: 2).
+  EXPECT_NEAR(r[0].eta, std::pow(0.8, 10), tolerance_for(torch::kFloat64, 10 + 2) * std::pow(0.8, 10));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -370,7 +381,19 @@ TEST(DynamicsSummary, MedianRangeAndGrowthExponent) {
     r.push_back(Record{t, 0.5, lambda, static_cast<double>(t % 7), 0.0});
   }
   const Summary s = summarize(r);
-  EXPECT_NEAR(s.growth_exponent, 0.5, 1e-12);
+  // A least-squares slope of v = ln λ = ln 3 + ½ ln t on u = ln t over t = 500 … 999: exactly ½ but for
+  // rounding. Its denominator n·Σu² − (Σu)² cancels by κ = n·Σu² / (n·Σu² − (Σu)²) (u varies by ~10 % of its
+  // mean here: κ ≈ 10³), and the sums take n roundings each: (n + 3)·κ for both sums' products; the logs'
+  // own ≤ 4 roundings of |v| move the slope by ≤ 4ε·max|v|·Σ|u − ū|/Σ(u − ū)².
+  double n = 0, sum_u = 0, sum_uu = 0, spread = 0, max_v = 0;
+  for (int64_t t = 500; t < 1000; ++t) n += 1, sum_u += std::log(t), sum_uu += std::log(t) * std::log(t);
+  for (int64_t t = 500; t < 1000; ++t) {
+    spread += std::abs(std::log(t) - sum_u / n);
+    max_v = std::max(max_v, std::abs(std::log(r[t].sharpness)));
+  }
+  const double kappa = n * sum_uu / (n * sum_uu - sum_u * sum_u), variance = sum_uu - sum_u * sum_u / n;
+  const double roundings = 2 * (n + 3) * kappa + 4 * max_v * spread / variance / 0.5;
+  EXPECT_NEAR(s.growth_exponent, 0.5, tolerance_for(torch::kFloat64, roundings) * 0.5);
   EXPECT_EQ(s.final_sharpness, r.back().sharpness);
   EXPECT_EQ(s.final_eta, 0.5);
   EXPECT_EQ(s.min_sharpness, r[500].sharpness);
@@ -399,8 +422,8 @@ std::string read_all(const std::string& path) {
 Outcome run_cli(const std::string& args) {
   // One file per test process: ctest runs the DynamicsCli tests in parallel, and a shared file let one
   // test read another's (empty) stderr.
-  const std::string err = testing::TempDir() + "dynamics_cli_stderr_" +
-                          testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+  const std::string err = ::testing::TempDir() + "dynamics_cli_stderr_" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
                           std::to_string(getpid()) + ".txt";
   const std::string command = std::string(CDAT_CLI_PATH) + " dynamics " + args + " > /dev/null 2> " + err;
   const int status = std::system(command.c_str());
@@ -411,7 +434,7 @@ Outcome run_cli(const std::string& args) {
 }
 
 TEST(DynamicsCli, WritesTheTrajectoryAsCsv) {
-  const std::string csv = testing::TempDir() + "dynamics_cli.csv";
+  const std::string csv = ::testing::TempDir() + "dynamics_cli.csv";
   const Outcome out = run_cli("--rule cdat --sigma 1.9 --closure current --steps 50 --x0 0.02 --out " + csv);
   ASSERT_EQ(out.code, 0) << out.stderr_text;
   std::ifstream in(csv);
@@ -430,17 +453,21 @@ TEST(DynamicsCli, WritesTheTrajectoryAsCsv) {
     ASSERT_EQ(v.size(), 5u) << line;
     const Record& e = expected[rows];
     EXPECT_EQ(v[0], static_cast<double>(e.t));
-    EXPECT_NEAR(v[1], e.eta, 1e-11 * std::abs(e.eta));
-    EXPECT_NEAR(v[2], e.sharpness, 1e-11 * std::abs(e.sharpness));
-    EXPECT_NEAR(v[3], e.y, 1e-11);
-    EXPECT_NEAR(v[4], e.x, 1e-11 * std::abs(e.x));
+    // The CSV writes 12 significant digits (std::setprecision(12)): half a unit in the 12th digit, a
+    // relative 5e-12, and std::stod's parse 1 rounding; the simulation itself is the same code in both.
+    constexpr double kCsv12Relative = 5e-12;
+    const double relative = kCsv12Relative + tolerance_for(torch::kFloat64, 1);
+    EXPECT_NEAR(v[1], e.eta, relative * std::abs(e.eta));
+    EXPECT_NEAR(v[2], e.sharpness, relative * std::abs(e.sharpness));
+    EXPECT_NEAR(v[3], e.y, relative * std::abs(e.y));
+    EXPECT_NEAR(v[4], e.x, relative * std::abs(e.x));
     ++rows;
   }
   EXPECT_EQ(rows, expected.size());
 }
 
 TEST(DynamicsCli, BadValuesExitNonZeroNamingTheFlag) {
-  const std::string csv = " --out " + testing::TempDir() + "dynamics_cli_bad.csv";
+  const std::string csv = " --out " + ::testing::TempDir() + "dynamics_cli_bad.csv";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--rule greedy", "--rule"},  {"--closure future", "--closure"},
       {"--steps 0", "--steps"},     {"--sigma -1", "--sigma"},
@@ -463,8 +490,8 @@ TEST(DynamicsCli, PlotsAPng) {
   if (std::system("/usr/bin/python3 -c 'import matplotlib' > /dev/null 2>&1") != 0) {
     GTEST_SKIP() << "/usr/bin/python3 with matplotlib is not available";
   }
-  const std::string csv = testing::TempDir() + "dynamics_cli_plot.csv";
-  const std::string png = testing::TempDir() + "dynamics_cli_plot.png";
+  const std::string csv = ::testing::TempDir() + "dynamics_cli_plot.csv";
+  const std::string png = ::testing::TempDir() + "dynamics_cli_plot.png";
   std::remove(png.c_str());
   const Outcome out = run_cli("--rule constant --steps 200 --out " + csv + " --plot " + png);
   ASSERT_EQ(out.code, 0) << out.stderr_text;

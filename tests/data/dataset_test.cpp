@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include "data_test_util.h"
+#include "tolerance.h"
 
 namespace cdat::data {
 namespace {
@@ -76,15 +77,25 @@ TEST(DataStandardizerTest, ZeroMeanUnitStdOnTrain) {
   Standardizer s = Standardizer::fit(train);
   torch::Tensor z = s.apply(train);
   EXPECT_EQ(z.sizes(), train.sizes());
-  EXPECT_LT(z.mean(0).abs().max().item<double>(), 1e-5);
+  // float32 rounding (tolerance.h): the float64 mean and std cast to float32 (ε/2 each: the mean shifts z
+  // by ε·|mean|/std), x − mean and ÷ std (2, on (|x| + |mean|)/std), and the 200-term mean of z here (201,
+  // on max|z|). The sd: its 200-term mean of squares and √ (203), z's shift and scaling moving it by no more.
+  using cdat::testing::tolerance_for;
+  const double spread = ((train.abs().amax(0) + s.mean.abs()) / s.std.clamp_min(s.min_std)).max().item<double>();
+  const double z_max = z.abs().max().item<double>();
+  EXPECT_LT(z.mean(0).abs().max().item<double>(),
+            tolerance_for(torch::kFloat32, 201) * z_max + tolerance_for(torch::kFloat32, 1 + 2) * spread);
   torch::Tensor sd = (z - z.mean(0)).pow(2).mean(0).sqrt();
-  EXPECT_NEAR(sd[0][0].item<double>(), 1.0, 1e-4);
-  EXPECT_NEAR(sd[1][1].item<double>(), 1.0, 1e-4);
+  const double sd_tolerance = tolerance_for(torch::kFloat32, 203 + 1) + tolerance_for(torch::kFloat32, 1 + 2) * spread;
+  EXPECT_NEAR(sd[0][0].item<double>(), 1.0, sd_tolerance);
+  EXPECT_NEAR(sd[1][1].item<double>(), 1.0, sd_tolerance);
   EXPECT_EQ(sd[1][2].item<double>(), 0.0);  // constant: centred, not divided by zero
   EXPECT_TRUE(torch::isfinite(z).all().item<bool>());
   torch::Tensor test = torch::rand({7, 2, 3});
   torch::Tensor zt = s.apply(test);
-  EXPECT_TRUE(torch::allclose(zt, (test - s.mean) / s.std));
+  // The same two float32 operations on both sides, on (|x| + |mean|)/std.
+  const double test_spread = ((test.abs().amax(0) + s.mean.abs()) / s.std.clamp_min(s.min_std)).max().item<double>();
+  EXPECT_TRUE(torch::allclose(zt, (test - s.mean) / s.std, 0.0, tolerance_for(torch::kFloat32, 2 * 2) * test_spread));
   EXPECT_THROW(s.apply(torch::rand({7, 6})), std::invalid_argument);
 }
 

@@ -1,10 +1,12 @@
 // The numbers `cdat reproduce` reads off runs: medians over windows, edge scaling, run names.
+#include "experiments/series.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "experiments/run_store.h"
-#include "experiments/series.h"
+#include "tolerance.h"
 #include "train/run_config.h"
 
 namespace cdat::experiments {
@@ -91,13 +93,23 @@ TEST(Series, AWindowWithFewerThanThreePointsHasNoMedian) {
   EXPECT_EQ(window_median(s, 0.8, 1.0), 1.0);            // 3 points: enough
 }
 
+// slope_tolerance (tests/tolerance.h) of log_slope(x, y): the slope of log y, whose logs (and the test's
+// exps) add 2 + 2 roundings each, and the expected value's own 2.
+double log_slope_tolerance(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> log_y;
+  for (double v : y) log_y.push_back(std::log(v));
+  return cdat::testing::slope_tolerance(x, log_y, 4) + cdat::testing::tolerance_for(torch::kFloat64, 2);
+}
+
 TEST(Series, LogSlopeIsTheLeastSquaresSlopeOfLogY) {
   // y = 3·e^{0.5 x} exactly on a line in log space: slope 0.5.
-  EXPECT_NEAR(log_slope({0, 1, 2, 3}, {3, 3 * std::exp(0.5), 3 * std::exp(1.0), 3 * std::exp(1.5)}), 0.5, 1e-12);
+  const std::vector<double> x = {0, 1, 2, 3}, y = {3, 3 * std::exp(0.5), 3 * std::exp(1.0), 3 * std::exp(1.5)};
+  EXPECT_NEAR(log_slope(x, y), 0.5, log_slope_tolerance(x, y));
   // log y = 0, log 4, log 2 at x = 0, 1, 2 (y = 1, 4, 2): x̄ = 1, slope = Σ(x−x̄)(ℓ−ℓ̄)/Σ(x−x̄)² = (−0 + log 2)/2.
-  EXPECT_NEAR(log_slope({0, 1, 2}, {1, 4, 2}), std::log(2.0) / 2, 1e-12);
+  EXPECT_NEAR(log_slope({0, 1, 2}, {1, 4, 2}), std::log(2.0) / 2, log_slope_tolerance({0, 1, 2}, {1, 4, 2}));
   // Points with y ≤ 0 or non-finite are left out; fewer than 3 left, or x constant: NaN.
-  EXPECT_NEAR(log_slope({0, 1, 2, 3}, {1, 0, std::exp(2.0), std::exp(3.0)}), 1.0, 1e-12);
+  EXPECT_NEAR(log_slope({0, 1, 2, 3}, {1, 0, std::exp(2.0), std::exp(3.0)}), 1.0,
+              log_slope_tolerance({0, 2, 3}, {1, std::exp(2.0), std::exp(3.0)}));
   EXPECT_TRUE(std::isnan(log_slope({0, 1, 2}, {1, 2, 0})));
   EXPECT_TRUE(std::isnan(log_slope({1, 1, 1}, {1, 2, 3})));
 }

@@ -1,13 +1,15 @@
 // The verdict rules of `cdat reproduce` on synthetic runs: for each rule a series where the paper's claim
 // clearly holds, one where it clearly fails, and one sitting on the rule's threshold (values chosen so that
 // the threshold is hit exactly in floating point: powers of two, or the same arithmetic as the rule).
+#include "experiments/verdicts.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
 #include <limits>
 
-#include "experiments/verdicts.h"
+#include "tolerance.h"
 
 namespace cdat::experiments {
 namespace {
@@ -273,6 +275,15 @@ TEST(MiniBatchVerdict, WithoutMiniBatchesItIsInconclusive) {
 
 // ---- ablation: (value, advantage) points per factor; widths 32, 128, 512, depths 1, 2, 4, data 512, 2048, 8192.
 FactorTrend trend(const std::vector<double>& values, const std::vector<double>& advantages) { return {values, advantages}; }
+
+// advantage_trend's rounding: the least-squares slope of log advantage over log value (tests/tolerance.h),
+// whose logs add 2 roundings to each coordinate.
+double trend_tolerance(const FactorTrend& t) {
+  std::vector<double> x, y;
+  for (double v : t.value) x.push_back(std::log(v));
+  for (double a : t.advantage) y.push_back(std::log(a));
+  return cdat::testing::slope_tolerance(x, y, 2 + 2);
+}
 AblationAdvantages ablation(const std::vector<double>& width, const std::vector<double>& depth, std::vector<double> decay,
                             const std::vector<double>& data) {
   return {trend({32, 128, 512}, width), trend({1, 2, 4}, depth), trend({512, 2048, 8192}, data), {decay[0]}, {decay[1]}};
@@ -282,7 +293,7 @@ TEST(AblationVerdict, GrowsWithWidthAndDepthDecayMattersDataLittle) {
   // Width: log advantage 0, log 1.5, log 4 over log width spaced by log 4: slope log 4 / (2 log 4) = 0.5; data:
   // log 1.5 / (2 log 4) ≈ 0.146, flatter.
   const auto a = ablation({1, 1.5, 4}, {1, 2, 3}, {1, 1.5}, {1, 1.2, 1.5});
-  EXPECT_NEAR(advantage_trend(a.width), 0.5, 1e-12);
+  EXPECT_NEAR(advantage_trend(a.width), 0.5, trend_tolerance(a.width));
   EXPECT_EQ(outcomes(ablation_findings(a)), std::vector<Outcome>(4, kHolds));
   const auto b = ablation({4, 1.5, 1}, {3, 2, 1}, {1, 1.05}, {1, 2, 8});
   EXPECT_EQ(outcomes(ablation_findings(b)), std::vector<Outcome>(4, kFails));
@@ -292,8 +303,9 @@ TEST(AblationVerdict, SeedsPoolIntoOneFit) {
   // Seed 0 rises 1 → 2 → 4 (slope log 4 / (2 log 4) = 0.5), seed 1 falls 2 → 1.5 → 1 (slope log ½ / (2 log 4) =
   // −0.25). With the same values for both seeds the pooled least-squares slope is the mean of the two: 0.125.
   const FactorTrend pooled{{32, 128, 512, 32, 128, 512}, {1, 2, 4, 2, 1.5, 1}};
-  EXPECT_NEAR(advantage_trend(pooled), 0.125, 1e-12);
-  EXPECT_NEAR(advantage_trend(trend({32, 128, 512}, {2, 1.5, 1})), -0.25, 1e-12);
+  EXPECT_NEAR(advantage_trend(pooled), 0.125, trend_tolerance(pooled));
+  const FactorTrend falling = trend({32, 128, 512}, {2, 1.5, 1});
+  EXPECT_NEAR(advantage_trend(falling), -0.25, trend_tolerance(falling));
 }
 
 TEST(AblationVerdict, OnTheThresholds) {

@@ -97,6 +97,12 @@ Instance make_instance(const HvpCase& k) {
   return m;
 }
 
+// Central differences of the gradient, (g(w + hv) − g(w − hv))/2h, against double backward. Their error is
+// truncation, h²·D⁴f[v,v,v,·]/6 ≈ 2·10⁻¹¹ of ‖Hv‖ for fourth derivatives of the second's order, plus
+// rounding divided by 2h: each gradient's L roundings on its magnitudes (L ≤ 500 on the longest path of
+// these tiny models: a forward and a backward through ≤ 6 layers, ≤ 10 tokens or examples, widths ≤ 8,
+// norms' means and variances) and w ± hv's on |w|: L·ε·‖g‖/h ≈ 10⁻⁸·‖g‖. kFdAgreement bounds both, relative
+// to ‖Hv‖ (the `scale` each test checks is not tiny), for ‖g‖/‖Hv‖ ≲ 10². Both sides run the same kernels.
 constexpr double kFdStep = 1e-5, kFdAgreement = 1e-6;
 
 TEST_P(ModelHvpTest, DoubleBackwardMatchesFiniteDifferences) {
