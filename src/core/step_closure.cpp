@@ -82,12 +82,17 @@ torch::Tensor StepClosure::own_forward() {
         "without calling loss.backward(). The optimizer differentiates the loss itself, with the graph it needs "
         "for the curvature uᵀHu; zero_grad() in the closure is harmless");
   }
-  after_own_forward_ = generator_states();
-  buffers_after_own_forward_ = clone_detached(buffers_);
   return loss;
 }
 
 torch::Tensor StepClosure::trial() {
+  if (!took_state_after_own_forward_) {
+    // Taken at the first trial, not after every own forward: nothing in between draws random numbers or moves a
+    // buffer, and a step without trials then copies nothing.
+    after_own_forward_ = generator_states();
+    buffers_after_own_forward_ = clone_detached(buffers_);
+    took_state_after_own_forward_ = true;
+  }
   set_generator_states(before_own_forward_);
   torch::Tensor loss = closure_();
   if (!buffers_.empty()) {

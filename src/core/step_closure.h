@@ -44,6 +44,7 @@ class StepClosure {
   std::vector<at::Generator> generators_;  // empty: randomness is not forked
   std::vector<torch::Tensor> before_own_forward_, after_own_forward_;  // generator states
   TensorList buffers_after_own_forward_;
+  bool took_state_after_own_forward_ = false;
   int64_t calls_ = 0;
 };
 
