@@ -63,16 +63,11 @@ std::vector<double> numbers(const std::string& list) {
 cdat::TunedOptimizerOptions curvature_options(const std::string& mode, int64_t curvature_every) {
   cdat::TunedOptimizerOptions o;
   o.curvature_every = curvature_every;
-  if (mode == "exact") {
-    o.curvature_mode = cdat::CurvatureMode::kExact;
-  } else if (mode == "secant") {
-    o.curvature_mode = cdat::CurvatureMode::kSecant;
-  } else if (mode == "parabola" || mode == "parabola-central") {
-    o.curvature_mode = cdat::CurvatureMode::kParabola;
-    o.parabola_central = mode == "parabola-central";
-  } else {
+  if (mode != "exact" && mode != "secant" && mode != "parabola" && mode != "parabola-central") {
     throw std::invalid_argument("--modes: unknown curvature mode " + mode);
   }
+  o.parabola_central = mode == "parabola-central";
+  o.curvature_mode = o.parabola_central ? "parabola" : mode;
   return o;
 }
 

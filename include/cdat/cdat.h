@@ -4,6 +4,7 @@
 #include <cdat/armijo.h>
 #include <cdat/collective.h>
 #include <cdat/curvature.h>
+#include <cdat/curvature_estimator.h>
 #include <cdat/direction.h>
 #include <cdat/dynamics.h>
 #include <cdat/errors.h>

@@ -2,13 +2,13 @@
 // u = base(g) → η = tuner(context) → w ← w + η u.
 #pragma once
 
+#include <cdat/curvature_estimator.h>
 #include <cdat/direction.h>
 #include <cdat/objective.h>
 #include <cdat/transform.h>
 #include <cdat/tuner.h>
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,59 +24,19 @@ struct StepStats {
   double grad_norm = kNotMeasured;     // ‖g_t‖
   double direction_norm = kNotMeasured;  // ‖u_t‖
   TunerReport tuner;                   // what the tuner computed
-  // kParabola: the estimate was unreliable (non-finite, negative or below its noise floor) and this step
-  // measured uᵀHu exactly instead.
+  // The curvature estimate was unreliable (parabola: non-finite, negative or below its noise floor) and this
+  // step measured uᵀHu exactly instead.
   bool curvature_fallback = false;
   // One line when something changed how this step was computed (e.g. forward AD was unsupported and the
   // run falls back to exact double backward from this step on); empty otherwise.
   std::string warning;
 };
 
-// How a step obtains uᵀHu when a tuner (or measure_curvature) asks for it.
-enum class CurvatureMode {
-  // Double backward on the step's own forward pass: exact, one Hessian-vector product (default).
-  kExact,
-  // Secant from consecutive gradients: the directional curvature of the last step,
-  // c = u_{t−1}ᵀ(g_t − g_{t−1}) / (η_{t−1}‖u_{t−1}‖²), times ‖u_t‖². Costs no extra pass but lags one step
-  // and, in mini batch, mixes two batches. Falls back to exact when there is no previous step with η > 0.
-  kSecant,
-  // Central finite differences uᵀ(g(w + hu) − g(w − hu)) / 2h with h‖u‖ = fd_step·max(‖w‖, 1):
-  // two extra gradients; a check of the exact mode.
-  kFiniteDifference,
-  // Forward-over-reverse: a second forward and backward pass with the parameters carrying the tangent u
-  // (forward-mode AD), uᵀ·JVP(∇f, u). Exact like kExact, but it cannot share the step's forward pass
-  // (u depends on g), so it costs more and calls the closure twice a step. If an op lacks a forward
-  // derivative, the step and the rest of the run fall back to kExact once, with StepStats::warning naming
-  // the op.
-  kForwardOverReverse,
-  // The parabola through f(w), the slope gᵀu and one extra value f(w + hu) (PAPER §2, the quadratic model
-  // of f along u): c = 2(f(w + hu) − f(w) − h·gᵀu)/h², uᵀHu to O(h); one forward pass without a graph.
-  // h = parabola_step·η_{t−1} (the first step, or after η = 0: h‖u‖ = fd_step·max(‖w‖, 1)); when h·c
-  // exceeds −gᵀu (h longer than the estimate's own greedy step, e.g. after an outsized first step), again
-  // at h = parabola_step·(−gᵀu)/c, up to 3 times, one forward each. With
-  // parabola_central, c = (f(w + hu) − 2f(w) + f(w − hu))/h², O(h²), two forwards. An estimate that is not
-  // finite, negative, or whose second-order term is below the rounding noise of the loss values is
-  // replaced by exact double backward for that step (StepStats::curvature_fallback).
-  kParabola,
-};
-
-// Names as on the command line: exact, forward, secant, fd, parabola. parse throws InvalidOption listing them.
-CurvatureMode parse_curvature_mode(const std::string& name);
-std::string to_string(CurvatureMode mode);
-const std::vector<std::string>& curvature_mode_names();
-
-struct TunedOptimizerOptions {
-  // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the double backward).
+// How uᵀHu is obtained (curvature_mode, fd_step, parabola_step, parabola_central, curvature_every) comes
+// from CurvatureOptions (cdat/curvature_estimator.h).
+struct TunedOptimizerOptions : CurvatureOptions {
+  // Also measure uᵀHu when the tuner does not need it (diagnostics; costs the curvature estimate).
   bool measure_curvature = false;
-  CurvatureMode curvature_mode = CurvatureMode::kExact;
-  double fd_step = 1e-3;  // kFiniteDifference (and kParabola's first step): relative step length
-  // kParabola: h = parabola_step·η_{t−1} (shortened as above). An h at the scale of the step itself (1)
-  // breaks the closed loop of CDAT; a tenth keeps the estimate local (docs/method.md).
-  double parabola_step = 0.1;
-  bool parabola_central = false;  // kParabola: f(w ± hu), O(h²) error, two forwards
-  // Amortised curvature: measure the directional curvature κ = uᵀHu/‖u‖² on steps 0, k, 2k, … and use
-  // κ̄·‖u_t‖² in between, κ̄ the last measurement. 1 = every step.
-  int64_t curvature_every = 1;
   // Also measure uᵀHu on the steps whose index is a multiple of this (diagnostics; 0 = never).
   int64_t measure_curvature_every = 0;
   // After each step, p.grad() of every trained parameter holds that step's gradient ∇f(w_t) (before any
@@ -132,8 +92,8 @@ class TunedOptimizer {
   // u_t of the last step (for diagnostics such as the alignment with the top eigenvector).
   const TensorList& last_direction() const { return last_direction_; }
   int64_t steps() const { return steps_; }
-  // kForwardOverReverse: why forward AD failed (the run then uses kExact); empty while it works.
-  const std::string& forward_ad_failure() const { return forward_ad_failure_; }
+  // How this optimizer obtains uᵀHu (make_curvature_estimator of the options).
+  const CurvatureEstimator& curvature_estimator() const { return *curvature_; }
   // The trained parameters (those that require grad), group after group.
   const TensorList& params() const { return params_; }
   // The groups as given, less their frozen parameters.
@@ -148,15 +108,8 @@ class TunedOptimizer {
   void load(torch::serialize::InputArchive& archive);
 
  private:
-  bool has_secant_history() const;
-  bool needs_gradient_graph(bool wants_curvature) const;
-  double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
-  std::optional<double> forward_over_reverse(Objective& objective, const TensorList& u);
   bool measures_curvature_this_step() const;
-  bool uses_amortised_curvature() const;
-  double measured_curvature(Objective& objective, const TensorList& u, double u_sq_norm);
-  std::optional<double> parabola(Objective& objective, const TensorList& u, double u_sq_norm);
-  double exact_curvature(Objective& objective, const TensorList& u);
+  double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
 
   void add_group_transforms();
   TensorList transformed_gradient(const TensorList& gradient);
@@ -168,17 +121,12 @@ class TunedOptimizer {
   std::vector<std::unique_ptr<Transform>> gradient_transforms_, update_transforms_;
   std::unique_ptr<Tuner> tuner_;
   TunedOptimizerOptions options_;
+  std::unique_ptr<CurvatureEstimator> curvature_;
   int64_t steps_ = 0;
   StepStats stats_;
   TensorList last_direction_;
-  // kSecant: the previous step's gradient and lr (its direction is last_direction_).
-  TensorList previous_gradient_;
-  double previous_lr_ = 0.0;  // also kParabola's step scale
-  // Amortised curvature: κ̄ = uᵀHu/‖u‖² of the last measurement (NaN before the first).
-  double directional_curvature_ = kNotMeasured;
-  bool curvature_fallback_ = false;  // kParabola fell back to exact on this step
-  // kForwardOverReverse: non-empty once forward AD has failed; warning_ is reported by the next stats.
-  std::string forward_ad_failure_;
+  // This step's curvature estimate fell back to exact / changed how later steps measure.
+  bool curvature_fallback_ = false;
   std::string warning_;
 };
 

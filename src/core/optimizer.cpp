@@ -1,5 +1,6 @@
 #include <cdat/errors.h>
 #include <cdat/optimizer.h>
+#include <cdat/registry.h>
 
 #include "option_checks.h"
 #include "step_closure.h"
@@ -25,50 +26,7 @@ double largest_finite(torch::ScalarType type) {
   }
 }
 
-// The unit roundoff of a parameter type (the loss values are computed in it).
-double machine_epsilon(torch::ScalarType type) {
-  switch (type) {
-    case torch::kDouble: return std::numeric_limits<double>::epsilon();
-    case torch::kHalf: return 0x1p-10;
-    case torch::kBFloat16: return 0x1p-7;
-    default: return std::numeric_limits<float>::epsilon();
-  }
-}
-
-// A loss value computed in a type with unit roundoff ε carries an error of a few ε·|f| (the batch mean's
-// pairwise sum rounds to O(ε log n)); 32 ε bounds that for any batch a step sees. The parabola's
-// second-order term is a difference of such values, so below this floor it is rounding noise.
-constexpr double kLossRoundingUlps = 32.0;
-
-// How often one step may shorten the parabola's h to a tenth of the estimate's own greedy step (parabola()).
-constexpr int kMaxParabolaRescales = 3;
-
-// The parabola through f(w), the slope gᵀu and f(w + hu) (and f(w − hu) when central), or nothing when the
-// estimate is not finite, negative, or a second-order term within the loss values' rounding noise. The
-// value differences are taken in double from the values the closure returns.
-std::optional<double> parabola_at(Objective& objective, const TensorList& u, double slope, double h, bool central) {
-  const double f0 = objective.loss();
-  const double f_plus = objective.value_at(u, h);
-  const double epsilon = machine_epsilon(objective.params().front().scalar_type());
-  double second_order, noise;
-  if (central) {
-    const double f_minus = objective.value_at(u, -h);
-    second_order = (f_plus - f0) + (f_minus - f0);  // h²·uᵀHu + O(h⁴)
-    noise = kLossRoundingUlps * epsilon * (std::abs(f_plus) + 2.0 * std::abs(f0) + std::abs(f_minus));
-  } else {
-    const double step_slope = h * slope;
-    second_order = 2.0 * ((f_plus - f0) - step_slope);  // h²·uᵀHu + O(h³)
-    noise = 2.0 * kLossRoundingUlps * epsilon * (std::abs(f_plus) + std::abs(f0) + std::abs(step_slope));
-  }
-  const double value = second_order / (h * h);
-  if (!std::isfinite(value) || value < 0.0 || std::abs(second_order) <= noise) return std::nullopt;
-  return value;
-}
-
 void check_options(const TunedOptimizerOptions& o) {
-  if (!(o.fd_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: fd_step must be > 0");
-  if (!(o.parabola_step > 0.0)) throw InvalidOption("cdat::TunedOptimizer: parabola_step must be > 0");
-  if (o.curvature_every < 1) throw InvalidOption("cdat::TunedOptimizer: curvature_every must be >= 1");
   if (o.measure_curvature_every < 0) {
     throw InvalidOption("cdat::TunedOptimizer: measure_curvature_every must be >= 0 (0 = never)");
   }
@@ -133,28 +91,6 @@ class LazyStepContext final : public StepContext {
   double curvature_ = kNotMeasured;
 };
 
-const detail::NameTable<CurvatureMode>& curvature_mode_table() {
-  static const detail::NameTable<CurvatureMode> table = {{CurvatureMode::kExact, "exact"},
-                                                         {CurvatureMode::kForwardOverReverse, "forward"},
-                                                         {CurvatureMode::kSecant, "secant"},
-                                                         {CurvatureMode::kFiniteDifference, "fd"},
-                                                         {CurvatureMode::kParabola, "parabola"}};
-  return table;
-}
-
-}  // namespace
-
-CurvatureMode parse_curvature_mode(const std::string& name) {
-  return detail::parse_name(curvature_mode_table(), "curvature-mode", name);
-}
-std::string to_string(CurvatureMode mode) { return detail::name_of(curvature_mode_table(), mode); }
-const std::vector<std::string>& curvature_mode_names() {
-  static const std::vector<std::string> names = detail::names_of(curvature_mode_table());
-  return names;
-}
-
-namespace {
-
 // The groups without their frozen parameters; a tensor listed twice is an error (as in torch::optim).
 std::vector<ParamGroup> trainable_groups(std::vector<ParamGroup> groups) {
   std::unordered_set<const void*> seen;
@@ -196,6 +132,7 @@ TunedOptimizer::TunedOptimizer(std::vector<ParamGroup> groups, std::unique_ptr<D
   if (!direction_) throw InvalidOption("cdat::TunedOptimizer: no direction");
   if (!tuner_) throw InvalidOption("cdat::TunedOptimizer: no tuner");
   check_options(options_);
+  curvature_ = make_curvature_estimator(options_);
   if (options_.clip_norm != 0.0) add_gradient_transform(std::make_unique<ClipByGlobalNorm>(options_.clip_norm));
   add_group_transforms();
 }
@@ -237,106 +174,23 @@ void TunedOptimizer::write_gradient(const TensorList& gradient) {
   for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = gradient[i].detach().clone();
 }
 
-bool TunedOptimizer::has_secant_history() const { return !previous_gradient_.empty() && previous_lr_ > 0.0; }
-
 bool TunedOptimizer::measures_curvature_this_step() const {
   const int64_t every = options_.measure_curvature_every;
   return options_.measure_curvature || (every > 0 && steps_ % every == 0);
 }
 
-// Between two measurements (every curvature_every steps) the curvature is κ̄·‖u‖² and costs nothing.
-bool TunedOptimizer::uses_amortised_curvature() const {
-  return options_.curvature_every > 1 && steps_ % options_.curvature_every != 0 && std::isfinite(directional_curvature_);
-}
-
-bool TunedOptimizer::needs_gradient_graph(bool wants_curvature) const {
-  if (!wants_curvature || uses_amortised_curvature()) return false;
-  switch (options_.curvature_mode) {
-    case CurvatureMode::kExact: return true;
-    case CurvatureMode::kSecant: return !has_secant_history();
-    case CurvatureMode::kForwardOverReverse: return !forward_ad_failure_.empty();
-    case CurvatureMode::kFiniteDifference: return false;
-    case CurvatureMode::kParabola: return false;
-  }
-  return true;
-}
-
 double TunedOptimizer::curvature(Objective& objective, const TensorList& u, double u_sq_norm) {
-  if (uses_amortised_curvature()) return directional_curvature_ * u_sq_norm;
-  const double value = measured_curvature(objective, u, u_sq_norm);
-  if (u_sq_norm > 0.0) directional_curvature_ = value / u_sq_norm;
-  return value;
-}
-
-double TunedOptimizer::measured_curvature(Objective& objective, const TensorList& u, double u_sq_norm) {
-  const bool secant = options_.curvature_mode == CurvatureMode::kSecant && has_secant_history();
-  if (secant) {
-    // y = g_t − g_{t−1} over the step s = η_{t−1} u_{t−1}: uᵀ_{t−1} y / η_{t−1} = u_{t−1}ᵀ H̄ u_{t−1} for the
-    // Hessian averaged along the step; rescaled from ‖u_{t−1}‖² to ‖u_t‖².
-    const double along_previous = (dot(last_direction_, objective.gradient()) - dot(last_direction_, previous_gradient_)) /
-                                  previous_lr_;
-    return along_previous / dot(last_direction_, last_direction_) * u_sq_norm;
-  }
-  if (options_.curvature_mode == CurvatureMode::kFiniteDifference) {
-    const double u_norm = std::sqrt(u_sq_norm);
-    if (u_norm == 0.0) return 0.0;
-    const double h = options_.fd_step * std::max(norm(params_), 1.0) / u_norm;
-    return (dot(objective.gradient_at(u, h), u) - dot(objective.gradient_at(u, -h), u)) / (2.0 * h);
-  }
-  if (options_.curvature_mode == CurvatureMode::kForwardOverReverse && forward_ad_failure_.empty()) {
-    if (auto value = forward_over_reverse(objective, u)) return *value;
-  }
-  if (options_.curvature_mode == CurvatureMode::kParabola) {
-    if (auto value = parabola(objective, u, u_sq_norm)) return *value;
-    curvature_fallback_ = true;
-  }
-  return exact_curvature(objective, u);
-}
-
-// Double backward; a step evaluated without the gradient graph evaluates again with it.
-double TunedOptimizer::exact_curvature(Objective& objective, const TensorList& u) {
-  if (!objective.has_graph()) objective.evaluate(/*keep_graph_for_curvature=*/true);
-  return objective.curvature(u, /*keep_graph=*/false);
-}
-
-// uᵀHu from the parabola along u (TunedOptimizerOptions::parabola_step), or nothing when unreliable.
-// h = parabola_step·η_{t−1} assumes this step's scale is the last one's. After an outsized step (the first
-// one from a flat start, typically) the curvature can grow by orders of magnitude: an h longer than the
-// greedy step n/c of the estimate itself (the quadratic model's minimiser along u, PAPER §2) averages the
-// curvature over a stretch this step will not travel (NanoLM: 0.08 × the exact uᵀHu, docs/performance.md
-// "Parabola"). Then h = parabola_step·n/c and measure again, at most kMaxParabolaRescales times.
-std::optional<double> TunedOptimizer::parabola(Objective& objective, const TensorList& u, double u_sq_norm) {
-  if (u_sq_norm == 0.0) return 0.0;
-  double h = previous_lr_ > 0.0 ? options_.parabola_step * previous_lr_
-                                : options_.fd_step * std::max(norm(params_), 1.0) / std::sqrt(u_sq_norm);
-  const double slope = dot(objective.gradient(), u);
-  std::optional<double> value = parabola_at(objective, u, slope, h, options_.parabola_central);
-  for (int i = 0; i < kMaxParabolaRescales && value && -slope > 0.0 && h * *value > -slope; ++i) {
-    h = options_.parabola_step * -slope / *value;
-    value = parabola_at(objective, u, slope, h, options_.parabola_central);
-  }
-  return value;
-}
-
-// uᵀHu by forward AD, or nothing (and the run switches to exact) when an op has no forward derivative.
-std::optional<double> TunedOptimizer::forward_over_reverse(Objective& objective, const TensorList& u) {
-  try {
-    return objective.curvature_forward_over_reverse(u);
-  } catch (const c10::Error& e) {
-    std::string reason = e.what_without_backtrace();
-    reason = reason.substr(0, reason.find('\n'));
-    forward_ad_failure_ = reason.empty() ? "forward AD failed" : reason;
-    warning_ = "curvature mode forward-over-reverse unsupported (" + forward_ad_failure_ +
-               "); exact double backward from step " + std::to_string(steps_) + " on";
-    return std::nullopt;
-  }
+  CurvatureEstimate estimate = curvature_->estimate(CurvatureQuery{objective, u, u_sq_norm, steps_});
+  curvature_fallback_ = estimate.fallback;
+  if (!estimate.warning.empty()) warning_ = std::move(estimate.warning);
+  return estimate.value;
 }
 
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   detail::StepClosure step_closure(closure, params_, options_.buffers, options_.same_randomness_in_trials);
   Objective objective(params_, step_closure.closure(), options_.data_parallel);
   const bool wants_curvature = tuner_->needs_curvature() || measures_curvature_this_step();
-  objective.evaluate(needs_gradient_graph(wants_curvature));
+  objective.evaluate(wants_curvature && curvature_->needs_gradient_graph(steps_));
 
   TensorList u = direction_->compute(params_, transformed_gradient(objective.gradient()));
   for (auto& transform : update_transforms_) transform->apply(params_, u);
@@ -363,8 +217,7 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.warning = std::move(warning_);
   warning_.clear();
   stats_ = stats;
-  if (options_.curvature_mode == CurvatureMode::kSecant) previous_gradient_ = objective.gradient();
-  previous_lr_ = lr;
+  curvature_->after_step(objective.gradient(), u, lr);
   last_direction_ = u;
   ++steps_;
   return torch::tensor(objective.loss(), torch::kFloat64);
@@ -401,14 +254,7 @@ void TunedOptimizer::save(torch::serialize::OutputArchive& archive) const {
   archive.write("tuner", tuner_archive);
   write_transforms(archive, "gradient_transform", gradient_transforms_);
   write_transforms(archive, "update_transform", update_transforms_);
-  // The secant history, so that a resumed secant run continues exactly.
-  archive.write("secant.lr", torch::tensor(previous_lr_, torch::kFloat64));  // also kParabola's step scale
-  archive.write("curvature.directional", torch::tensor(directional_curvature_, torch::kFloat64));
-  archive.write("secant.size", torch::tensor(static_cast<int64_t>(previous_gradient_.size()), torch::kInt64));
-  for (size_t i = 0; i < previous_gradient_.size(); ++i) {
-    archive.write("secant.g." + std::to_string(i), previous_gradient_[i]);
-    archive.write("secant.u." + std::to_string(i), last_direction_[i]);
-  }
+  curvature_->save(archive);  // the estimator's history (secant, parabola, amortisation), for an exact resume
 }
 
 void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
@@ -422,18 +268,7 @@ void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
   read_transforms(archive, "gradient_transform", gradient_transforms_);
   read_transforms(archive, "update_transform", update_transforms_);
   steps_ = steps.item<int64_t>();
-  torch::Tensor lr, size;
-  archive.read("secant.lr", lr);
-  archive.read("secant.size", size);
-  previous_lr_ = lr.item<double>();
-  torch::Tensor directional;  // absent from checkpoints written before amortised curvature: measure anew
-  directional_curvature_ = archive.try_read("curvature.directional", directional) ? directional.item<double>() : kNotMeasured;
-  previous_gradient_.assign(static_cast<size_t>(size.item<int64_t>()), torch::Tensor());
-  last_direction_.assign(previous_gradient_.size(), torch::Tensor());
-  for (size_t i = 0; i < previous_gradient_.size(); ++i) {
-    archive.read("secant.g." + std::to_string(i), previous_gradient_[i]);
-    archive.read("secant.u." + std::to_string(i), last_direction_[i]);
-  }
+  curvature_->load(archive);
 }
 
 torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive, const TunedOptimizer& optimizer) {

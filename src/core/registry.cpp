@@ -2,6 +2,7 @@
 #include <cdat/registry.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "option_checks.h"
 
@@ -39,6 +40,21 @@ std::vector<TunerEntry> builtin_tuners() {
   };
 }
 
+std::vector<CurvatureEntry> builtin_curvature_estimators() {
+  return {
+      {"exact", "double backward on the step's own forward pass (one Hessian-vector product)",
+       [](const CurvatureOptions&) { return std::make_unique<ExactCurvature>(); }},
+      {"forward", "forward-over-reverse AD: a second forward and backward pass carrying u",
+       [](const CurvatureOptions&) { return std::make_unique<ForwardOverReverseCurvature>(); }},
+      {"secant", "u_{t-1}ᵀ(g_t − g_{t-1})/η_{t-1}, rescaled to ‖u_t‖²: no extra pass, one step late",
+       [](const CurvatureOptions&) { return std::make_unique<SecantCurvature>(); }},
+      {"fd", "central finite differences of the gradient along u: two extra gradients",
+       [](const CurvatureOptions& o) { return std::make_unique<FiniteDifferenceCurvature>(o.fd_step); }},
+      {"parabola", "the parabola through f(w), gᵀu and f(w + hu): one forward pass without a graph",
+       [](const CurvatureOptions& o) { return std::make_unique<ParabolaCurvature>(o); }},
+  };
+}
+
 std::vector<DirectionEntry>& directions() {
   static std::vector<DirectionEntry> entries = builtin_directions();
   return entries;
@@ -46,6 +62,11 @@ std::vector<DirectionEntry>& directions() {
 
 std::vector<TunerEntry>& tuners() {
   static std::vector<TunerEntry> entries = builtin_tuners();
+  return entries;
+}
+
+std::vector<CurvatureEntry>& curvature_estimators() {
+  static std::vector<CurvatureEntry> entries = builtin_curvature_estimators();
   return entries;
 }
 
@@ -79,15 +100,23 @@ bool add_entry(std::vector<Entry>& entries, Entry entry, const std::string& kind
 
 bool register_direction(DirectionEntry entry) { return add_entry(directions(), std::move(entry), "direction"); }
 bool register_tuner(TunerEntry entry) { return add_entry(tuners(), std::move(entry), "tuner"); }
+bool register_curvature_estimator(CurvatureEntry entry) {
+  return add_entry(curvature_estimators(), std::move(entry), "curvature_estimator");
+}
 
 const std::vector<DirectionEntry>& direction_entries() { return directions(); }
 const std::vector<TunerEntry>& tuner_entries() { return tuners(); }
+const std::vector<CurvatureEntry>& curvature_entries() { return curvature_estimators(); }
 
 const DirectionEntry& direction_entry(const std::string& name) { return find_entry(directions(), "optimizer", name); }
 const TunerEntry& tuner_entry(const std::string& name) { return find_entry(tuners(), "tuner", name); }
+const CurvatureEntry& curvature_entry(const std::string& name) {
+  return find_entry(curvature_estimators(), "curvature-mode", name);
+}
 
 std::vector<std::string> direction_names() { return entry_names(directions()); }
 std::vector<std::string> tuner_names() { return entry_names(tuners()); }
+std::vector<std::string> curvature_estimator_names() { return entry_names(curvature_estimators()); }
 
 std::unique_ptr<Direction> make_direction(const std::string& name, const DirectionOptions& options) {
   return direction_entry(name).make(options);
@@ -95,6 +124,7 @@ std::unique_ptr<Direction> make_direction(const std::string& name, const Directi
 
 std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& options) {
   const TunerEntry& entry = tuner_entry(name);
+  validate(options);
   for (const auto& [key, value] : options.extra) {
     const auto& valid = entry.extra_options;
     if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
@@ -103,6 +133,21 @@ std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& o
     }
   }
   return entry.make(options);
+}
+
+void validate(const CurvatureOptions& o) {
+  detail::require(o.fd_step > 0.0 && std::isfinite(o.fd_step), "fd-step must be finite and > 0, got " + detail::str(o.fd_step));
+  detail::require(o.parabola_step > 0.0 && std::isfinite(o.parabola_step),
+                  "parabola-step must be finite and > 0, got " + detail::str(o.parabola_step));
+  detail::require(o.curvature_every >= 1, "curvature-every must be >= 1, got " + std::to_string(o.curvature_every));
+}
+
+std::unique_ptr<CurvatureEstimator> make_curvature_estimator(const CurvatureOptions& options) {
+  validate(options);
+  std::unique_ptr<CurvatureEstimator> estimator = curvature_entry(options.curvature_mode).make(options);
+  if (!estimator) throw InvalidOption("curvature-mode: the factory of '" + options.curvature_mode + "' made nothing");
+  if (options.curvature_every == 1) return estimator;
+  return std::make_unique<AmortisedCurvature>(std::move(estimator), options.curvature_every);
 }
 
 }  // namespace cdat

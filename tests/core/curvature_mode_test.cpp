@@ -13,21 +13,26 @@ using testing::Quadratic;
 using testing::TinyMlp;
 using testing::tolerance_for;
 
-TunedOptimizerOptions mode(CurvatureMode m) {
+TunedOptimizerOptions mode(const std::string& m) {
   TunedOptimizerOptions o;
   o.curvature_mode = m;
   return o;
 }
 
+// Why forward AD failed in an optimizer using the forward-over-reverse estimator (empty while it works).
+const std::string& forward_ad_failure(const TunedOptimizer& optimizer) {
+  return dynamic_cast<const ForwardOverReverseCurvature&>(optimizer.curvature_estimator()).failure();
+}
+
 // GD + CDAT (σ = 2) on `params`, measuring the curvature with `curvature_mode`.
-TunedOptimizer gd_cdat(const TensorList& params, CurvatureMode curvature_mode) {
+TunedOptimizer gd_cdat(const TensorList& params, const std::string& curvature_mode) {
   return TunedOptimizer(params, std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), mode(curvature_mode));
 }
 
 // Class labels of TinyMlp's 8 examples, for the cross-entropy tests.
 torch::Tensor eight_labels() { return torch::tensor({0, 1, 2, 0, 1, 2, 2, 1}, torch::kLong); }
 
-double first_step_curvature(TinyMlp& m, CurvatureMode curvature_mode) {
+double first_step_curvature(TinyMlp& m, const std::string& curvature_mode) {
   auto saved = clone_detached(m.params());
   TunedOptimizer optimizer = gd_cdat(m.params(), curvature_mode);
   optimizer.step(m.closure());
@@ -48,8 +53,8 @@ double first_step_condition(TinyMlp& m) {
 // rounding, ~pass·ε·‖g‖/(h‖u‖) relative, is ~10⁻¹¹.
 TEST(CurvatureMode, FiniteDifferencesAgreeWithExactOnATinyMlp) {
   TinyMlp m;
-  const double exact = first_step_curvature(m, CurvatureMode::kExact);
-  const double fd = first_step_curvature(m, CurvatureMode::kFiniteDifference);
+  const double exact = first_step_curvature(m, "exact");
+  const double fd = first_step_curvature(m, "fd");
   EXPECT_NEAR(fd, exact, 1e-6 * std::abs(exact));
 }
 
@@ -64,7 +69,7 @@ struct QuadraticStep {
   std::string warning;
   double exact_roundings, central_roundings;
 };
-QuadraticStep first_step_on_quadratic(CurvatureMode curvature_mode, int seed) {
+QuadraticStep first_step_on_quadratic(const std::string& curvature_mode, int seed) {
   Quadratic q({0.5, 2.0, 9.0}, seed);
   auto w0 = q.w.detach().clone();
   TunedOptimizer optimizer = gd_cdat(q.params(), curvature_mode);
@@ -80,13 +85,13 @@ QuadraticStep first_step_on_quadratic(CurvatureMode curvature_mode, int seed) {
 }
 
 TEST(CurvatureMode, FiniteDifferencesAreExactOnAQuadratic) {
-  const auto step = first_step_on_quadratic(CurvatureMode::kFiniteDifference, 21);
+  const auto step = first_step_on_quadratic("fd", 21);
   EXPECT_NEAR(step.measured, step.exact, tolerance_for(torch::kFloat64, step.central_roundings) * step.exact);
 }
 
 TEST(CurvatureMode, SecantUsesThePreviousStepsDirectionalCurvature) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/22);
-  TunedOptimizer optimizer = gd_cdat(q.params(), CurvatureMode::kSecant);
+  TunedOptimizer optimizer = gd_cdat(q.params(), "secant");
   // Step 0 has no history: exact.
   auto w0 = q.w.detach().clone();
   auto u0 = -q.gradient_at(w0);
@@ -139,20 +144,20 @@ void expect_optimizer_resumes_exactly(const TunedOptimizerOptions& options, uint
 }
 
 TEST(CurvatureMode, SecantStateResumesExactly) {
-  expect_optimizer_resumes_exactly(mode(CurvatureMode::kSecant), /*seed=*/5, /*before=*/5, "cdat_secant_state.pt");
+  expect_optimizer_resumes_exactly(mode("secant"), /*seed=*/5, /*before=*/5, "cdat_secant_state.pt");
 }
 
 // Two exact computations of uᵀHu (double backward; forward over reverse), each within the MLP's bound.
 TEST(CurvatureMode, ForwardOverReverseAgreesWithExactOnATinyMlp) {
   TinyMlp m;
   const double tolerance = tolerance_for(torch::kFloat64, 2 * m.curvature_roundings(first_step_condition(m)));
-  const double exact = first_step_curvature(m, CurvatureMode::kExact);
-  const double forward = first_step_curvature(m, CurvatureMode::kForwardOverReverse);
+  const double exact = first_step_curvature(m, "exact");
+  const double forward = first_step_curvature(m, "forward");
   EXPECT_NEAR(forward, exact, tolerance * std::abs(exact));
 }
 
 TEST(CurvatureMode, ForwardOverReverseIsExactOnAQuadratic) {
-  const auto step = first_step_on_quadratic(CurvatureMode::kForwardOverReverse, 23);
+  const auto step = first_step_on_quadratic("forward", 23);
   EXPECT_NEAR(step.measured, step.exact, tolerance_for(torch::kFloat64, step.exact_roundings) * step.exact);
   EXPECT_TRUE(step.warning.empty());
 }
@@ -164,9 +169,9 @@ TEST(CurvatureMode, ForwardOverReverseIsExactOnAQuadratic) {
 // backward and a P-term dot after u (2·pass + P + 10), and 2.
 TEST(CurvatureMode, ForwardOverReverseFollowsExactOverAdamSteps) {
   TinyMlp a(3, 8, 2, 16, /*seed=*/6), b(3, 8, 2, 16, /*seed=*/6);
-  TunedOptimizer exact(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode(CurvatureMode::kExact));
+  TunedOptimizer exact(a.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(), mode("exact"));
   TunedOptimizer forward(b.params(), std::make_unique<Adam>(), std::make_unique<CdatTuner>(),
-                         mode(CurvatureMode::kForwardOverReverse));
+                         mode("forward"));
   const double numerator = 2 * a.pass_roundings() + static_cast<double>(numel(a.params())) + 10;
   for (int t = 0; t < 5; ++t) {
     auto params_b = b.params();
@@ -182,7 +187,7 @@ TEST(CurvatureMode, ForwardOverReverseFollowsExactOverAdamSteps) {
                 tolerance_for(torch::kFloat64, curvature + 2 * numerator + 2) * exact.last_stats().lr)
         << "step " << t;
   }
-  EXPECT_TRUE(forward.forward_ad_failure().empty());
+  EXPECT_TRUE(forward_ad_failure(forward).empty());
 }
 
 // LibTorch 1.13 has no forward derivative for _log_softmax_backward_data (nor for the backward of nll_loss,
@@ -193,8 +198,8 @@ TEST(CurvatureMode, ForwardOverReverseFallsBackToExactOnceWhereAnOpHasNoForwardD
   auto cross_entropy = [&labels](TinyMlp& m) -> LossClosure {
     return [&m, &labels] { return -torch::log_softmax(m.net->forward(m.x), 1).gather(1, labels.unsqueeze(1)).mean(); };
   };
-  TunedOptimizer exact = gd_cdat(a.params(), CurvatureMode::kExact);
-  TunedOptimizer forward = gd_cdat(b.params(), CurvatureMode::kForwardOverReverse);
+  TunedOptimizer exact = gd_cdat(a.params(), "exact");
+  TunedOptimizer forward = gd_cdat(b.params(), "forward");
   for (int t = 0; t < 3; ++t) {
     exact.step(cross_entropy(a));
     forward.step(cross_entropy(b));
@@ -209,12 +214,12 @@ TEST(CurvatureMode, ForwardOverReverseFallsBackToExactOnceWhereAnOpHasNoForwardD
       EXPECT_TRUE(warning.empty()) << "warned again at step " << t << ": " << warning;
     }
   }
-  EXPECT_NE(forward.forward_ad_failure().find("_log_softmax_backward_data"), std::string::npos);
+  EXPECT_NE(forward_ad_failure(forward).find("_log_softmax_backward_data"), std::string::npos);
   // The failed attempt exited its dual level: forward AD still works for a supported model.
   TinyMlp m;
-  const double exact_curvature = first_step_curvature(m, CurvatureMode::kExact);
+  const double exact_curvature = first_step_curvature(m, "exact");
   EXPECT_NEAR(
-      first_step_curvature(m, CurvatureMode::kForwardOverReverse), exact_curvature,
+      first_step_curvature(m, "forward"), exact_curvature,
       tolerance_for(torch::kFloat64, 2 * m.curvature_roundings(first_step_condition(m))) * std::abs(exact_curvature));
 }
 
@@ -231,8 +236,8 @@ TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
       return (torch::logsumexp(z, 1) - z.gather(1, labels.unsqueeze(1)).squeeze(1)).mean();
     };
   };
-  TunedOptimizer exact = gd_cdat(a.params(), CurvatureMode::kExact);
-  TunedOptimizer forward = gd_cdat(b.params(), CurvatureMode::kForwardOverReverse);
+  TunedOptimizer exact = gd_cdat(a.params(), "exact");
+  TunedOptimizer forward = gd_cdat(b.params(), "forward");
   for (int t = 0; t < 3; ++t) {
     auto params_b = b.params();
     copy_(params_b, a.params());
@@ -245,7 +250,7 @@ TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
     EXPECT_NEAR(forward.last_stats().curvature, c, tolerance * std::abs(c)) << "step " << t;
     EXPECT_TRUE(forward.last_stats().warning.empty()) << forward.last_stats().warning;
   }
-  EXPECT_TRUE(forward.forward_ad_failure().empty());
+  EXPECT_TRUE(forward_ad_failure(forward).empty());
 }
 
 // On a quadratic the parabola through f(w), gᵀu and f(w + hu) is f itself along u: c = uᵀAu up to rounding.
@@ -255,7 +260,7 @@ TEST(CurvatureMode, ForwardOverReverseWorksOnCrossEntropyWrittenWithLogsumexp) {
 TEST(CurvatureMode, ParabolaIsExactOnAQuadraticAtTheFirstAndLaterSteps) {
   for (const bool central : {false, true}) {
     Quadratic q({0.5, 2.0, 9.0}, /*seed=*/24);
-    TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+    TunedOptimizerOptions o = mode("parabola");
     o.parabola_central = central;
     TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
     const double k = static_cast<double>(q.spectrum.size());
@@ -291,7 +296,7 @@ TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/25, torch::kFloat32);
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.01),
                            [] {
-                             TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+                             TunedOptimizerOptions o = mode("parabola");
                              o.measure_curvature = true;
                              return o;
                            }());
@@ -320,7 +325,7 @@ TEST(CurvatureMode, ParabolaFallsBackToExactWhereTheLossValuesCancel) {
 TEST(CurvatureMode, ParabolaShortensAStepLongerThanItsOwnGreedyStep) {
   for (const bool central : {false, true}) {
     auto x = torch::tensor({0.5}, torch::kFloat64).requires_grad_();
-    TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+    TunedOptimizerOptions o = mode("parabola");
     o.parabola_central = central;
     o.measure_curvature = true;
     TunedOptimizer optimizer({x}, std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(3.0), o);
@@ -359,7 +364,7 @@ TEST(CurvatureMode, ParabolaRejectsBadOptions) {
 // products and quotients.
 TEST(CurvatureMode, AmortisedCurvatureReusesTheLastDirectionalCurvature) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/26);
-  TunedOptimizerOptions o = mode(CurvatureMode::kExact);
+  TunedOptimizerOptions o = mode("exact");
   o.curvature_every = 4;
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o);
   double kappa = 0.0, kappa_roundings = 0.0;
@@ -385,7 +390,7 @@ TEST(CurvatureMode, AmortisedCurvatureReusesTheLastDirectionalCurvature) {
 // Resuming in the middle of a curvature_every window needs κ̄ and η_{t−1} (the parabola's h): the
 // resumed run continues bit-exactly.
 TEST(CurvatureMode, AmortisedParabolaResumesExactly) {
-  TunedOptimizerOptions o = mode(CurvatureMode::kParabola);
+  TunedOptimizerOptions o = mode("parabola");
   o.curvature_every = 3;
   expect_optimizer_resumes_exactly(o, /*seed=*/9, /*before=*/4, "cdat_amortised_state.pt");
 }
@@ -409,6 +414,72 @@ TEST(CurvatureMode, DiagnosticCurvatureOnlyOnItsSteps) {
       EXPECT_TRUE(std::isnan(measured)) << "step " << t;
     }
   }
+}
+
+// A registered estimator is chosen by name: one that asks the exact estimator and counts its calls trains
+// bit-identically to "exact", is asked once a step, and with curvature_every = 3 only on steps 0 and 3.
+class CountingCurvature final : public CurvatureEstimator {
+ public:
+  explicit CountingCurvature(int* calls) : calls_(calls) {}
+  std::string name() const override { return "test-counting"; }
+  bool needs_gradient_graph(int64_t) const override { return true; }
+  CurvatureEstimate estimate(const CurvatureQuery& query) override {
+    ++*calls_;
+    return exact_.estimate(query);
+  }
+
+ private:
+  int* calls_;
+  ExactCurvature exact_;
+};
+
+int counting_calls = 0;
+const bool counting_registered = register_curvature_estimator(
+    {"test-counting", "exact, counting its calls (test)",
+     [](const CurvatureOptions&) { return std::make_unique<CountingCurvature>(&counting_calls); }});
+
+TEST(CurvatureEstimator, ARegisteredEstimatorIsChosenByName) {
+  ASSERT_TRUE(counting_registered);
+  const auto names = curvature_estimator_names();
+  EXPECT_EQ(names.back(), "test-counting");
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 5),
+            (std::vector<std::string>{"exact", "forward", "secant", "fd", "parabola"}));
+  for (const int every : {1, 3}) {
+    TinyMlp a(3, 8, 2, 16, /*seed=*/31), b(3, 8, 2, 16, /*seed=*/31);
+    TunedOptimizerOptions counted = mode("test-counting"), exact = mode("exact");
+    counted.curvature_every = exact.curvature_every = every;
+    TunedOptimizer with_counting(a.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), counted);
+    TunedOptimizer with_exact(b.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), exact);
+    counting_calls = 0;
+    for (int t = 0; t < 5; ++t) {
+      with_counting.step(a.closure());
+      with_exact.step(b.closure());
+      EXPECT_EQ(with_counting.last_stats().curvature, with_exact.last_stats().curvature) << "step " << t;
+    }
+    EXPECT_EQ(counting_calls, every == 1 ? 5 : 2) << "curvature_every " << every;
+    for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(torch::equal(a.params()[i], b.params()[i]));
+  }
+}
+
+TEST(CurvatureEstimator, UnknownNamesAndTakenNamesAreRefused) {
+  TinyMlp m(3, 8, 2, 16, /*seed=*/32);
+  try {
+    gd_cdat(m.params(), "exactly");
+    FAIL() << "an unknown curvature mode was accepted";
+  } catch (const InvalidOption& e) {
+    EXPECT_NE(std::string(e.what()).find("curvature-mode: unknown value 'exactly' (valid: exact, forward, secant, fd, "
+                                         "parabola"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(register_curvature_estimator({"exact", "again", [](const CurvatureOptions&) {
+                                               return std::make_unique<ExactCurvature>();
+                                             }}),
+               InvalidOption);
+  TunedOptimizerOptions o = mode("exact");
+  o.curvature_every = 0;
+  EXPECT_THROW(TunedOptimizer(m.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), o),
+               InvalidOption);
 }
 
 }  // namespace
