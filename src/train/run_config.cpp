@@ -186,11 +186,11 @@ void require_safeguard_keys_default_when_off(const RunConfig& c) {
   }
 }
 
-// --curvature-mode takes the core's names and parabola-central (kParabola with parabola_central).
+// --curvature-mode takes the core's names and parabola-central (parabola with parabola_central).
 const std::string kParabolaCentral = "parabola-central";
 
 std::vector<std::string> curvature_mode_choices() {
-  std::vector<std::string> names = curvature_mode_names();
+  std::vector<std::string> names = curvature_estimator_names();
   names.push_back(kParabolaCentral);
   return names;
 }
@@ -423,7 +423,7 @@ TunedOptimizerOptions optimizer_options(const RunConfig& c) {
   o.measure_curvature = c.measure_curvature;
   o.measure_curvature_every = c.sharpness_every;  // the sharpness steps' rows get the curvature too
   o.parabola_central = c.curvature_mode == kParabolaCentral;
-  o.curvature_mode = parse_curvature_mode(o.parabola_central ? to_string(CurvatureMode::kParabola) : c.curvature_mode);
+  o.curvature_mode = o.parabola_central ? "parabola" : c.curvature_mode;
   o.curvature_every = c.curvature_every;
   return o;
 }
