@@ -15,31 +15,36 @@
 namespace cdat::experiments {
 namespace {
 
+// The base MLP with one factor changed.
 struct Variant {
   std::string factor;  // "width", "depth", "weight decay", "data size"
   double value = NAN;  // the factor's value
   train::RunConfig base;
+};
+
+// A variant's runs over the seeds: CDAT σ = 2 and the tuned constant, and the advantage per seed.
+struct VariantRuns {
+  Variant variant;
+  TunedOverSeeds constant;
+  Seeded cdat;
   std::vector<double> advantage;  // per seed
-  double constant_lr = NAN;
 };
 
 // Tuned constant final loss / CDAT final loss (0 when CDAT diverged, +inf when only the constant did).
 double advantage(const RunData& constant, const RunData& cdat) { return constant.rank_loss() / cdat.rank_loss(); }
 
-}  // namespace
-
-Report reproduce_ablation(Context& ctx) {
-  Report report{"ablation", "Ablation on the simple MLP",
-                "CDAT's advantage grows with width and depth; weight decay matters; more data helps little (§4.5).",
-                {}, {}, {}, {}};
-  const double scale = ctx.settings().scale;
+// mlp-mse without sharpness, 500 steps at scale 1.
+Workload ablation_workload(double scale) {
   Workload w = mlp_mse(scale);
   w.base.steps = scaled(500, scale, 4);
   w.base.sharpness_every = 0;
-  const train::RunConfig base = w.base;
+  return w;
+}
+
+std::vector<Variant> variants_of(const train::RunConfig& base) {
   std::vector<Variant> variants;
   auto add = [&](const std::string& factor, double value, auto change) {
-    Variant v{factor, value, base, {}, NAN};
+    Variant v{factor, value, base};
     change(v.base);
     variants.push_back(v);
   };
@@ -52,56 +57,83 @@ Report reproduce_ablation(Context& ctx) {
     const int64_t size = std::min<int64_t>(60000, n);
     add("data size", static_cast<double>(size), [&](train::RunConfig& c) { c.train_size = size; });
   }
+  return variants;
+}
 
-  const std::string dir = ctx.folder("ablation");
-  std::ofstream csv(std::filesystem::path(dir) / "advantage.csv");
-  csv << "factor,value,advantage,cdat_final_loss,constant_final_loss,constant_lr\n";
+std::vector<VariantRuns> run_variants(Context& ctx, const Workload& w) {
+  std::vector<VariantRuns> out;
+  for (const auto& v : variants_of(w.base)) {
+    Workload vw = w;
+    vw.base = v.base;
+    TunedOverSeeds constant = tuned_constant_over_seeds(ctx, vw, "gd");
+    Seeded cdat = ctx.run_seeds(with_tuner(v.base, "gd", "cdat", 2.0));
+    std::vector<double> adv;
+    for (size_t k = 0; k < cdat.seeds.size(); ++k) adv.push_back(advantage(constant.runs.seeds[k], cdat.seeds[k]));
+    out.push_back({v, std::move(constant), std::move(cdat), std::move(adv)});
+  }
+  return out;
+}
+
+Table advantage_table(const train::RunConfig& base, const std::vector<VariantRuns>& runs) {
   Table table{"Base: " + describe(base) + "; one factor changed at a time. Advantage = tuned constant final loss / CDAT σ=2 "
               "final loss (> 1: CDAT better), per seed; median (lowest–highest) over the seeds. The constant LR is tuned on "
               "seed 0.",
               {"factor", "value", "CDAT σ=2", "tuned constant (lr)", "advantage"},
               {}};
-  for (auto& v : variants) {
-    Workload vw = w;
-    vw.base = v.base;
-    const Tuned tuned = tune_constant(ctx, vw, "gd");
-    const Seeded constant = ctx.best_over_seeds(tuned);
-    const Seeded cdat = ctx.run_seeds(with_tuner(v.base, "gd", "cdat", 2.0));
-    v.constant_lr = tuned.best_run().config.lr;
-    for (size_t k = 0; k < cdat.seeds.size(); ++k) v.advantage.push_back(advantage(constant.seeds[k], cdat.seeds[k]));
-    const double median_advantage = median(v.advantage);
-    table.rows.push_back({v.factor, fmt::format("{:g}", v.value), describe(cdat.final_loss()),
-                          fmt::format("{} ({:g})", describe(constant.final_loss()), v.constant_lr),
-                          fmt::format("{} ({}–{})", num(median_advantage), num(*std::min_element(v.advantage.begin(), v.advantage.end())),
-                                      num(*std::max_element(v.advantage.begin(), v.advantage.end())))});
-    csv << fmt::format("{},{:g},{},{},{},{}\n", v.factor, v.value, median_advantage, cdat.final_loss().median,
-                       constant.final_loss().median, v.constant_lr);
+  for (const auto& r : runs) {
+    const auto low = std::min_element(r.advantage.begin(), r.advantage.end()),
+               high = std::max_element(r.advantage.begin(), r.advantage.end());
+    table.rows.push_back({r.variant.factor, fmt::format("{:g}", r.variant.value), describe(r.cdat.final_loss()),
+                          loss_and_lr(r.constant.runs.final_loss(), r.constant.lr()),
+                          fmt::format("{} ({}–{})", num(median(r.advantage)), num(*low), num(*high))});
   }
-  csv.close();
-  report.tables.push_back(table);
+  return table;
+}
 
-  // Seed k's points (k = kMedian: every seed's points, for the trend over all of them).
-  auto advantages_at = [&](int k) {
-    AblationAdvantages a;
-    for (const auto& v : variants) {
-      for (size_t seed = 0; seed < v.advantage.size(); ++seed) {
-        if (k != kMedian && static_cast<size_t>(k) != seed) continue;
-        const double adv = v.advantage[seed];
-        if (v.factor == "weight decay") (v.value > 0 ? a.with_decay : a.without_decay).push_back(adv);
-        FactorTrend* trend = v.factor == "width" ? &a.width : v.factor == "depth" ? &a.depth : v.factor == "data size" ? &a.data_size : nullptr;
-        if (trend) {
-          trend->value.push_back(v.value);
-          trend->advantage.push_back(adv);
-        }
+// advantage.csv, which `reproduce_figures.py advantage` draws: one line per variant, medians over the seeds.
+void write_advantage_csv(const std::string& path, const std::vector<VariantRuns>& runs) {
+  std::ofstream csv(path);
+  csv << "factor,value,advantage,cdat_final_loss,constant_final_loss,constant_lr\n";
+  for (const auto& r : runs) {
+    csv << fmt::format("{},{:g},{},{},{},{}\n", r.variant.factor, r.variant.value, median(r.advantage),
+                       r.cdat.final_loss().median, r.constant.runs.final_loss().median, r.constant.lr());
+  }
+}
+
+// Seed k's points (k = kMedian: every seed's points, for the trend over all of them).
+AblationAdvantages advantages_at(const std::vector<VariantRuns>& runs, int k) {
+  AblationAdvantages a;
+  for (const auto& r : runs) {
+    const Variant& v = r.variant;
+    for (size_t seed = 0; seed < r.advantage.size(); ++seed) {
+      if (k != kMedian && static_cast<size_t>(k) != seed) continue;
+      const double adv = r.advantage[seed];
+      if (v.factor == "weight decay") (v.value > 0 ? a.with_decay : a.without_decay).push_back(adv);
+      FactorTrend* trend = v.factor == "width" ? &a.width : v.factor == "depth" ? &a.depth : v.factor == "data size" ? &a.data_size : nullptr;
+      if (trend) {
+        trend->value.push_back(v.value);
+        trend->advantage.push_back(adv);
       }
     }
-    return a;
-  };
-  auto findings = judged_over_seeds(static_cast<int>(variants.front().advantage.size()),
-                                    [&](int k) { return ablation_findings(advantages_at(k)); });
-  for (auto& finding : findings) report.findings.push_back(std::move(finding));
-  if (ctx.figure_script({"advantage", (std::filesystem::path(dir) / "advantage.csv").string(), "--out",
-                         (std::filesystem::path(dir) / "advantage.png").string()})) {
+  }
+  return a;
+}
+
+}  // namespace
+
+Report reproduce_ablation(Context& ctx) {
+  Report report{"ablation", "Ablation on the simple MLP",
+                "CDAT's advantage grows with width and depth; weight decay matters; more data helps little (§4.5).",
+                {}, {}, {}, {}};
+  const Workload w = ablation_workload(ctx.settings().scale);
+  const std::vector<VariantRuns> runs = run_variants(ctx, w);
+  const std::filesystem::path dir = ctx.folder("ablation");
+  write_advantage_csv((dir / "advantage.csv").string(), runs);
+
+  report.tables.push_back(advantage_table(w.base, runs));
+  add_findings(report, judged_over_seeds(static_cast<int>(runs.front().advantage.size()),
+                                         [&](int k) { return ablation_findings(advantages_at(runs, k)); }));
+  if (ctx.figure_script({"advantage", (dir / "advantage.csv").string(), "--out", (dir / "advantage.png").string()})) {
     report.figures.push_back("advantage.png");
   }
   return report;

@@ -16,6 +16,14 @@ std::string final_loss(const RunData& run) {
   return run.diverged ? "diverged" : num(run.final_train_loss);
 }
 
+std::string loss_and_lr(const OverSeeds& loss, double lr) { return fmt::format("{} ({:g})", describe(loss), lr); }
+
+std::string tuned_constant_label(double lr) { return fmt::format("tuned constant lr={:g}", lr); }
+
+void note_nanolm_skipped(const Context& ctx, Report& report) {
+  if (ctx.settings().text_file.empty()) report.notes.push_back("NanoLM skipped: no Tiny Shakespeare file (--text-file).");
+}
+
 const std::vector<Experiment>& all_experiments() {
   static const std::vector<Experiment> list = {
       {"eos", "edge of stability with constant-LR GD (§4.1)", reproduce_eos},

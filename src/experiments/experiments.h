@@ -39,5 +39,11 @@ std::string num(double x);
 std::string ratio_text(double a, double b);
 // A run's final train loss as text: the number, "diverged" or "failed".
 std::string final_loss(const RunData& run);
+// A tuned baseline's table cell: its final loss over the seeds, then its learning rate in brackets.
+std::string loss_and_lr(const OverSeeds& loss, double lr);
+// A tuned constant's label in a figure: "tuned constant lr=0.05".
+std::string tuned_constant_label(double lr);
+// The note of the experiments that run NanoLM only with a Tiny Shakespeare file, when there is none.
+void note_nanolm_skipped(const Context& ctx, Report& report);
 
 }  // namespace cdat::experiments

@@ -140,6 +140,8 @@ Table sigma_grid_table(const std::string& caption, const std::vector<GridColumns
   return table;
 }
 
+// heatmap.csv, which `reproduce_figures.py heatmap` draws: one line per configuration of the grids, its median
+// final/initial over the seeds.
 void write_heatmap(const std::string& path, const GridRuns& grids) {
   std::ofstream csv(path);
   csv << "ema,batch,sigma,final_over_initial,diverged,optimizer,ema_mode\n";
@@ -148,6 +150,94 @@ void write_heatmap(const std::string& path, const GridRuns& grids) {
     csv << fmt::format("{},{},{},{},{},{},{}\n", c.ema, batch_name(c.batch_size), c.sigma, progress_ratio(grids.runs[i], kMedian),
                        grids.runs[i].median.ok() ? 0 : 1, c.optimizer, c.ema_mode);
   }
+}
+
+// The grids of run_grids, in the order given to it.
+enum : size_t { kGdGrid, kGdRatioGrid, kAdamGrid };
+
+// Every run of the experiment, over the seeds.
+struct MiniBatchRuns {
+  std::vector<int64_t> batches;  // the mini batch sizes below the training set's, smallest first, then 0 = full batch
+  GridRuns grids;                // kGd, kGdRatio, kAdam
+  std::vector<Seeded> linesearch;  // GD + linesearch, per batch
+  Constants gd_constants, adam_constants;
+};
+
+// mlp-mse without sharpness, 500 steps at scale 1.
+Workload mini_batch_workload(double scale) {
+  Workload w = mlp_mse(scale);
+  w.base.steps = scaled(500, scale, 4);
+  w.base.sharpness_every = 0;
+  return w;
+}
+
+MiniBatchRuns run_mini_batch(Context& ctx, const Workload& w) {
+  MiniBatchRuns runs;
+  for (int64_t b : {32, 128, 512}) {
+    if (b < w.base.train_size) runs.batches.push_back(b);
+  }
+  runs.batches.push_back(0);  // full batch
+  runs.grids = run_grids(ctx, w.base, {kGd, kGdRatio, kAdam}, runs.batches);
+  std::vector<train::RunConfig> linesearch_configs;
+  for (int64_t b : runs.batches) {
+    linesearch_configs.push_back(with_tuner(w.base, "gd", "linesearch"));
+    linesearch_configs.back().batch_size = b;
+  }
+  runs.linesearch = ctx.run_seeds(linesearch_configs);
+  runs.gd_constants = tune_constants(ctx, w, "gd", runs.batches);
+  runs.adam_constants = tune_constants(ctx, w, "adam", runs.batches);
+  return runs;
+}
+
+std::vector<Table> sigma_grid_tables(const Workload& w, const MiniBatchRuns& runs) {
+  const std::string seeds_note = "(whole training set; median over the seeds) of the best σ, and the spread (decades between the "
+                                 "best and worst σ; a diverged run counts as 1). The constant LR is tuned on seed 0.";
+  const SigmaGrid gd = runs.grids.at(kGdGrid, kMedian), gd_ratio = runs.grids.at(kGdRatioGrid, kMedian),
+                  adam = runs.grids.at(kAdamGrid, kMedian);
+  return {
+      sigma_grid_table(describe(w.base) + " (the batch size varies). GD + CDAT; final/initial train loss " + seeds_note,
+                       {{"no EMA", &gd, 0.0}, {"EMA 0.9", &gd, 0.9}}, runs.batches, runs.gd_constants),
+      sigma_grid_table("GD + CDAT, the EMA variants: β = 0.9 and 0.99 (EMA of n and d separately) and the EMA of "
+                       "the ratio n/d (β = 0.9, a comparison: the paper's ablation); final/initial train loss " + seeds_note,
+                       {{"EMA 0.9", &gd, 0.9}, {"EMA 0.99", &gd, 0.99}, {"EMA of the ratio, 0.9", &gd_ratio, 0.9}},
+                       runs.batches, runs.gd_constants),
+      sigma_grid_table("Adam + CDAT; final/initial train loss " + seeds_note + " Adam's own constant LR.",
+                       {{"no EMA", &adam, 0.0}, {"EMA 0.9", &adam, 0.9}}, runs.batches, runs.adam_constants),
+  };
+}
+
+Table classical_table(const MiniBatchRuns& runs) {
+  Table classical{"The classical tuners with GD: final/initial train loss (median over the seeds) of linesearch and of greedy "
+                  "(CDAT σ = 1 without EMA, the σ grid's cell), and over the tuned constant's.",
+                  {"batch", "linesearch", "greedy (σ = 1)", "tuned constant", "linesearch / constant", "greedy / constant"},
+                  {}};
+  const SigmaGrid gd = runs.grids.at(kGdGrid, kMedian);
+  const auto constant_ratio = runs.gd_constants.ratio_at(runs.batches, kMedian);
+  for (size_t i = 0; i < runs.batches.size(); ++i) {
+    const int64_t b = runs.batches[i];
+    const double ls = progress_ratio(runs.linesearch[i], kMedian), greedy = ratio_at_sigma(gd, 0.0, b, kGreedySigma);
+    classical.rows.push_back({batch_name(b), num(ls), num(greedy), num(constant_ratio.at(b)), ratio_text(ls, constant_ratio.at(b)),
+                              ratio_text(greedy, constant_ratio.at(b))});
+  }
+  return classical;
+}
+
+// Seed k's findings (or the median's): the σ grid's, linesearch's and greedy's, Adam's, EMA β = 0.99's.
+std::vector<Finding> findings_at(const MiniBatchRuns& runs, int k) {
+  const auto& batches = runs.batches;
+  const SigmaGrid gd = runs.grids.at(kGdGrid, k);
+  const auto constant_ratio = runs.gd_constants.ratio_at(batches, k);
+  const auto linesearch_ratio = ratio_per_batch(runs.linesearch, batches, k);
+  std::map<int64_t, double> greedy_ratio;
+  for (int64_t b : batches) greedy_ratio[b] = ratio_at_sigma(gd, 0.0, b, kGreedySigma);
+  std::vector<Finding> all = mini_batch_findings(gd, batches, constant_ratio);
+  for (auto part : {classical_mini_batch_findings("linesearch", linesearch_ratio, constant_ratio, batches),
+                    classical_mini_batch_findings("greedy (σ = 1)", greedy_ratio, constant_ratio, batches),
+                    adam_mini_batch_findings(runs.grids.at(kAdamGrid, k), batches, runs.adam_constants.ratio_at(batches, k)),
+                    ema_099_findings(gd, batches)}) {
+    for (auto& f : part) all.push_back(std::move(f));
+  }
+  return all;
 }
 
 }  // namespace
@@ -159,72 +249,15 @@ Report reproduce_mini_batch(Context& ctx) {
                 "baselines; and stochasticity explains the classical tuners' (linesearch, greedy) success at suitable "
                 "batch sizes (§4.4).",
                 {}, {}, {}, {}};
-  const double scale = ctx.settings().scale;
-  Workload w = mlp_mse(scale);
-  w.base.steps = scaled(500, scale, 4);
-  w.base.sharpness_every = 0;
-  const int64_t n = w.base.train_size;
-  std::vector<int64_t> batches;
-  for (int64_t b : {32, 128, 512}) {
-    if (b < n) batches.push_back(b);
-  }
-  batches.push_back(0);  // full batch
+  const Workload w = mini_batch_workload(ctx.settings().scale);
+  const MiniBatchRuns runs = run_mini_batch(ctx, w);
+  const std::filesystem::path dir = ctx.folder("mini-batch");
+  write_heatmap((dir / "heatmap.csv").string(), runs.grids);
 
-  enum : size_t { kGdGrid, kGdRatioGrid, kAdamGrid };
-  const GridRuns grids = run_grids(ctx, w.base, {kGd, kGdRatio, kAdam}, batches);
-  std::vector<train::RunConfig> linesearch_configs;
-  for (int64_t b : batches) {
-    linesearch_configs.push_back(with_tuner(w.base, "gd", "linesearch"));
-    linesearch_configs.back().batch_size = b;
-  }
-  const auto linesearch = ctx.run_seeds(linesearch_configs);
-  const Constants gd_constants = tune_constants(ctx, w, "gd", batches), adam_constants = tune_constants(ctx, w, "adam", batches);
-
-  const std::string dir = ctx.folder("mini-batch");
-  write_heatmap((std::filesystem::path(dir) / "heatmap.csv").string(), grids);
-
-  const std::string seeds_note = "(whole training set; median over the seeds) of the best σ, and the spread (decades between the "
-                                 "best and worst σ; a diverged run counts as 1). The constant LR is tuned on seed 0.";
-  const SigmaGrid gd = grids.at(kGdGrid, kMedian), gd_ratio = grids.at(kGdRatioGrid, kMedian), adam = grids.at(kAdamGrid, kMedian);
-  report.tables.push_back(sigma_grid_table(describe(w.base) + " (the batch size varies). GD + CDAT; final/initial train loss " + seeds_note,
-                                           {{"no EMA", &gd, 0.0}, {"EMA 0.9", &gd, 0.9}}, batches, gd_constants));
-  report.tables.push_back(sigma_grid_table("GD + CDAT, the EMA variants: β = 0.9 and 0.99 (EMA of n and d separately) and the EMA of "
-                                           "the ratio n/d (β = 0.9, a comparison: the paper's ablation); final/initial train loss " + seeds_note,
-                                           {{"EMA 0.9", &gd, 0.9}, {"EMA 0.99", &gd, 0.99}, {"EMA of the ratio, 0.9", &gd_ratio, 0.9}},
-                                           batches, gd_constants));
-  report.tables.push_back(sigma_grid_table("Adam + CDAT; final/initial train loss " + seeds_note + " Adam's own constant LR.",
-                                           {{"no EMA", &adam, 0.0}, {"EMA 0.9", &adam, 0.9}}, batches, adam_constants));
-  Table classical{"The classical tuners with GD: final/initial train loss (median over the seeds) of linesearch and of greedy "
-                  "(CDAT σ = 1 without EMA, the σ grid's cell), and over the tuned constant's.",
-                  {"batch", "linesearch", "greedy (σ = 1)", "tuned constant", "linesearch / constant", "greedy / constant"},
-                  {}};
-  const auto gd_constant_ratio = gd_constants.ratio_at(batches, kMedian);
-  for (size_t i = 0; i < batches.size(); ++i) {
-    const int64_t b = batches[i];
-    const double ls = progress_ratio(linesearch[i], kMedian), greedy = ratio_at_sigma(gd, 0.0, b, kGreedySigma);
-    classical.rows.push_back({batch_name(b), num(ls), num(greedy), num(gd_constant_ratio.at(b)), ratio_text(ls, gd_constant_ratio.at(b)),
-                              ratio_text(greedy, gd_constant_ratio.at(b))});
-  }
-  report.tables.push_back(classical);
-
-  auto findings = judged_over_seeds(static_cast<int>(grids.runs.front().seeds.size()), [&](int k) {
-    const SigmaGrid gd_k = grids.at(kGdGrid, k);
-    const auto constant_ratio = gd_constants.ratio_at(batches, k);
-    const auto linesearch_ratio = ratio_per_batch(linesearch, batches, k);
-    std::map<int64_t, double> greedy_ratio;
-    for (int64_t b : batches) greedy_ratio[b] = ratio_at_sigma(gd_k, 0.0, b, kGreedySigma);
-    std::vector<Finding> all = mini_batch_findings(gd_k, batches, constant_ratio);
-    for (auto part : {classical_mini_batch_findings("linesearch", linesearch_ratio, constant_ratio, batches),
-                      classical_mini_batch_findings("greedy (σ = 1)", greedy_ratio, constant_ratio, batches),
-                      adam_mini_batch_findings(grids.at(kAdamGrid, k), batches, adam_constants.ratio_at(batches, k)),
-                      ema_099_findings(gd_k, batches)}) {
-      for (auto& f : part) all.push_back(std::move(f));
-    }
-    return all;
-  });
-  for (auto& finding : findings) report.findings.push_back(std::move(finding));
-  if (ctx.figure_script({"heatmap", (std::filesystem::path(dir) / "heatmap.csv").string(), "--out",
-                         (std::filesystem::path(dir) / "heatmap.png").string()})) {
+  for (auto& table : sigma_grid_tables(w, runs)) report.tables.push_back(std::move(table));
+  report.tables.push_back(classical_table(runs));
+  add_findings(report, judged_over_seeds(runs.grids.runs.front().count(), [&](int k) { return findings_at(runs, k); }));
+  if (ctx.figure_script({"heatmap", (dir / "heatmap.csv").string(), "--out", (dir / "heatmap.png").string()})) {
     report.figures.push_back("heatmap.png");
   }
   return report;

@@ -32,6 +32,14 @@ Finding judge(std::string claim, std::string measurement, bool condition, bool m
   return f;
 }
 
+void add_findings(Report& report, std::vector<Finding> findings) {
+  for (auto& f : findings) report.findings.push_back(std::move(f));
+}
+
+void add_figure(Report& report, const std::string& file) {
+  if (!file.empty()) report.figures.push_back(file);
+}
+
 std::string markdown_table(const Table& table) {
   auto row = [](const std::vector<std::string>& cells) {
     std::string line = "|";

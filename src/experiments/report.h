@@ -48,6 +48,11 @@ struct Report {
   std::vector<std::string> notes;
 };
 
+// Appends `findings` to the report's, in order.
+void add_findings(Report& report, std::vector<Finding> findings);
+// Appends a figure file; "" (not drawn: figures off, or its script failed) adds nothing.
+void add_figure(Report& report, const std::string& file);
+
 std::string to_markdown(const Report& report);
 std::string to_json(const Report& report);
 // The findings as an aligned text table for the terminal.

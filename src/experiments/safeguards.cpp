@@ -14,7 +14,6 @@
 namespace cdat::experiments {
 namespace {
 
-const std::vector<std::string> kOptimizers = {"gd", "rmsprop", "adam"};
 constexpr int64_t kMoreData = 4;  // the cross-entropy workloads on 4× their data: not memorised in the run
 
 // The four workloads, without the sharpness diagnostic (not judged here; Lanczos would dominate the cost).
@@ -75,11 +74,87 @@ std::vector<std::vector<RunData>> run_over_seeds(Context& ctx, const std::vector
   return per_cell;
 }
 
-// The constant LR tuned on seed 0 (tune_constant), then run at that LR on every seed.
-std::vector<RunData> tuned_constant_over_seeds(Context& ctx, const Cell& cell, double& lr) {
-  const Tuned tuned = tune_constant(ctx, cell.workload, cell.optimizer);
-  lr = tuned.best_run().config.lr;
-  return ctx.best_over_seeds(tuned).seeds;
+// Every run of the experiment: per cell (in the order of `cells`), the runs of its seeds.
+struct SafeguardRuns {
+  std::vector<std::vector<RunData>> defaults;  // σ = 2, the default safeguards
+  std::vector<std::vector<RunData>> first;     // σ = 2, the first defaults (until 2026-11-30)
+  std::vector<std::vector<RunData>> paper2, paper1;  // the paper's rule, σ = 2 and σ = 1
+  std::vector<std::vector<RunData>> constant;  // the constant LR tuned on seed 0 (tune_constant)
+  std::vector<double> constant_lr;
+  std::vector<std::vector<std::vector<RunData>>> toggled;  // per safeguards() entry: the defaults with it toggled
+};
+
+// The CDAT runs first (they are what is judged), then the tuned constants, then the ablation.
+SafeguardRuns run_all(Context& ctx, const std::vector<Cell>& cells) {
+  SafeguardRuns runs;
+  runs.defaults = run_over_seeds(ctx, cells, [](const Cell& c) { return with_safeguards(c.workload, c.optimizer); });
+  // The first defaults (until 2026-11-30): the loss floor 0 and the trust check on the first step only.
+  runs.first = run_over_seeds(ctx, cells, [](const Cell& c) {
+    return with_safeguards(c.workload, c.optimizer, [](train::RunConfig& x) {
+      x.loss_floor = 0.0;
+      x.trust_check = "first";
+    });
+  });
+  runs.paper2 = run_over_seeds(ctx, cells, [](const Cell& c) { return with_tuner(c.workload.base, c.optimizer, "cdat", 2.0); });
+  runs.paper1 = run_over_seeds(ctx, cells, [](const Cell& c) { return with_tuner(c.workload.base, c.optimizer, "cdat", 1.0); });
+  for (const auto& cell : cells) {
+    TunedOverSeeds constant = tuned_constant_over_seeds(ctx, cell.workload, cell.optimizer);
+    runs.constant_lr.push_back(constant.lr());
+    runs.constant.push_back(std::move(constant.runs.seeds));
+  }
+  for (const auto& s : safeguards()) {
+    runs.toggled.push_back(run_over_seeds(ctx, cells, [&](const Cell& c) { return with_safeguards(c.workload, c.optimizer, s.toggle); }));
+  }
+  return runs;
+}
+
+Table main_table(int seeds, const std::vector<Cell>& cells, const SafeguardRuns& runs) {
+  Table main{fmt::format("Final train loss, median (lowest–highest) over seeds 0–{}; \"k/{} blew up\": diverged or loss above 2 × "
+                         "the initial. The constant LR is tuned on seed 0.",
+                         seeds - 1, seeds),
+             {"workload", "optimizer", "σ=2, default safeguards", "σ=2, the first defaults (loss floor 0, trust check on the first step)", "σ=2, paper's rule",
+              "σ=1, paper's rule", "tuned constant (lr)"},
+             {}};
+  for (size_t i = 0; i < cells.size(); ++i) {
+    main.rows.push_back({cells[i].workload.name, optimizer_title(cells[i].optimizer), describe(over_seeds(runs.defaults[i])),
+                         describe(over_seeds(runs.first[i])), describe(over_seeds(runs.paper2[i])), describe(over_seeds(runs.paper1[i])),
+                         loss_and_lr(over_seeds(runs.constant[i]), runs.constant_lr[i])});
+  }
+  return main;
+}
+
+Table ablation_table(const std::vector<Cell>& cells, const SafeguardRuns& runs) {
+  Table ablation{"Ablation: σ = 2 with the default safeguards, and with one switched off (or, for one that left the defaults, "
+                 "on); final train loss over seeds.",
+                 {"workload", "optimizer", "defaults"}, {}};
+  for (const auto& s : safeguards()) ablation.header.push_back(s.column());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    std::vector<std::string> row = {cells[i].workload.name, optimizer_title(cells[i].optimizer), describe(over_seeds(runs.defaults[i]))};
+    for (const auto& toggled : runs.toggled) row.push_back(describe(over_seeds(toggled[i])));
+    ablation.rows.push_back(row);
+  }
+  return ablation;
+}
+
+// Per safeguard: does it earn its place (verdicts.h, safeguard_earns_its_place)?
+std::vector<Finding> ablation_verdicts(const std::vector<Cell>& cells, const SafeguardRuns& runs) {
+  std::vector<Finding> findings;
+  for (size_t k = 0; k < safeguards().size(); ++k) {
+    const Safeguard& safeguard = safeguards()[k];
+    std::vector<AblationCell> ablation_cells;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const auto& defaults = runs.defaults[i];
+      const auto& toggled = runs.toggled[k][i];
+      ablation_cells.push_back(safeguard.in_defaults ? AblationCell{defaults, toggled} : AblationCell{toggled, defaults});
+    }
+    const AblationEffect effect = ablation_effect(ablation_cells);
+    findings.push_back(judge("the " + safeguard.name + " earns its place in the defaults",
+                             fmt::format("without it: {} runs blow up that did not with it, median final loss > 1.1 × "
+                                         "in {} of {} cells",
+                                         effect.newly_blown, effect.worse_cells, cells.size()),
+                             safeguard_earns_its_place(ablation_cells)));
+  }
+  return findings;
 }
 
 }  // namespace
@@ -94,66 +169,13 @@ Report reproduce_safeguards(Context& ctx) {
   for (const auto& w : safeguard_workloads(ctx)) {
     for (const auto& opt : kOptimizers) cells.push_back({w, opt});
   }
-  // The CDAT runs first (they are what is judged), then the tuned constants, then the ablation.
-  const auto defaults = run_over_seeds(ctx, cells, [](const Cell& c) { return with_safeguards(c.workload, c.optimizer); });
-  // The first defaults (until 2026-11-30): the loss floor 0 and the trust check on the first step only.
-  const auto first = run_over_seeds(ctx, cells, [](const Cell& c) {
-    return with_safeguards(c.workload, c.optimizer, [](train::RunConfig& x) {
-      x.loss_floor = 0.0;
-      x.trust_check = "first";
-    });
-  });
-  const auto paper2 = run_over_seeds(ctx, cells, [](const Cell& c) { return with_tuner(c.workload.base, c.optimizer, "cdat", 2.0); });
-  const auto paper1 = run_over_seeds(ctx, cells, [](const Cell& c) { return with_tuner(c.workload.base, c.optimizer, "cdat", 1.0); });
-  std::vector<std::vector<RunData>> constant;
-  std::vector<double> constant_lr;
-  for (const auto& cell : cells) {
-    double lr = NAN;
-    constant.push_back(tuned_constant_over_seeds(ctx, cell, lr));
-    constant_lr.push_back(lr);
-  }
-  Table main{fmt::format("Final train loss, median (lowest–highest) over seeds 0–{}; \"k/{} blew up\": diverged or loss above 2 × "
-                         "the initial. The constant LR is tuned on seed 0.",
-                         ctx.settings().seeds - 1, ctx.settings().seeds),
-             {"workload", "optimizer", "σ=2, default safeguards", "σ=2, the first defaults (loss floor 0, trust check on the first step)", "σ=2, paper's rule",
-              "σ=1, paper's rule", "tuned constant (lr)"},
-             {}};
-  for (size_t i = 0; i < cells.size(); ++i) {
-    for (auto& f : safeguard_findings(cells[i].where(), defaults[i], constant[i])) report.findings.push_back(std::move(f));
-    main.rows.push_back({cells[i].workload.name, optimizer_title(cells[i].optimizer), describe(over_seeds(defaults[i])),
-                         describe(over_seeds(first[i])), describe(over_seeds(paper2[i])), describe(over_seeds(paper1[i])),
-                         fmt::format("{} ({:g})", describe(over_seeds(constant[i])), constant_lr[i])});
-  }
-  report.tables.push_back(main);
+  const SafeguardRuns runs = run_all(ctx, cells);
 
-  Table ablation{"Ablation: σ = 2 with the default safeguards, and with one switched off (or, for one that left the defaults, "
-                 "on); final train loss over seeds.",
-                 {"workload", "optimizer", "defaults"}, {}};
-  std::vector<std::vector<std::vector<RunData>>> toggled;
-  for (const auto& s : safeguards()) {
-    ablation.header.push_back(s.column());
-    toggled.push_back(run_over_seeds(ctx, cells, [&](const Cell& c) { return with_safeguards(c.workload, c.optimizer, s.toggle); }));
-  }
-  for (size_t i = 0; i < cells.size(); ++i) {
-    std::vector<std::string> row = {cells[i].workload.name, optimizer_title(cells[i].optimizer), describe(over_seeds(defaults[i]))};
-    for (const auto& runs : toggled) row.push_back(describe(over_seeds(runs[i])));
-    ablation.rows.push_back(row);
-  }
-  report.tables.push_back(ablation);
-  for (size_t k = 0; k < safeguards().size(); ++k) {
-    const Safeguard& safeguard = safeguards()[k];
-    std::vector<AblationCell> ablation_cells;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      ablation_cells.push_back(safeguard.in_defaults ? AblationCell{defaults[i], toggled[k][i]} : AblationCell{toggled[k][i], defaults[i]});
-    }
-    const AblationEffect effect = ablation_effect(ablation_cells);
-    report.findings.push_back(judge("the " + safeguard.name + " earns its place in the defaults",
-                                    fmt::format("without it: {} runs blow up that did not with it, median final loss > 1.1 × "
-                                                "in {} of {} cells",
-                                                effect.newly_blown, effect.worse_cells, cells.size()),
-                                    safeguard_earns_its_place(ablation_cells)));
-  }
-  if (ctx.settings().text_file.empty()) report.notes.push_back("NanoLM skipped: no Tiny Shakespeare file (--text-file).");
+  report.tables.push_back(main_table(ctx.settings().seeds, cells, runs));
+  report.tables.push_back(ablation_table(cells, runs));
+  for (size_t i = 0; i < cells.size(); ++i) add_findings(report, safeguard_findings(cells[i].where(), runs.defaults[i], runs.constant[i]));
+  add_findings(report, ablation_verdicts(cells, runs));
+  note_nanolm_skipped(ctx, report);
   return report;
 }
 

@@ -39,6 +39,7 @@ struct Seeded {
   // k = kMedian: the median run; else seed k's run.
   const RunData& at(int k) const { return k < 0 ? median : seeds[static_cast<size_t>(k)]; }
   OverSeeds final_loss() const { return over_seeds(seeds); }
+  int count() const { return static_cast<int>(seeds.size()); }
 };
 constexpr int kMedian = -1;
 Seeded seeded(std::vector<RunData> runs);

@@ -16,6 +16,15 @@ Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& o
   return ctx.tune_lr(with_tuner(workload.base, optimizer, "schedule"), {constant_lr, 2 * constant_lr}, kLrGridFactor);
 }
 
+TunedOverSeeds tuned_over_seeds(Context& ctx, Tuned tuned) {
+  Seeded runs = ctx.best_over_seeds(tuned);
+  return {std::move(tuned), std::move(runs)};
+}
+
+TunedOverSeeds tuned_constant_over_seeds(Context& ctx, const Workload& workload, const std::string& optimizer) {
+  return tuned_over_seeds(ctx, tune_constant(ctx, workload, optimizer));
+}
+
 SeededPair run_cdat_pair(Context& ctx, const Workload& workload, const std::string& optimizer) {
   auto runs = ctx.run_seeds({with_tuner(workload.base, optimizer, "cdat", 2.0), with_tuner(workload.base, optimizer, "cdat", 1.0)});
   return {runs[0], runs[1]};

@@ -11,6 +11,9 @@
 
 namespace cdat::experiments {
 
+// The base optimizers of the full-batch and safeguards experiments.
+inline const std::vector<std::string> kOptimizers = {"gd", "rmsprop", "adam"};
+
 // The full-batch workloads: mlp-mse and cnn-ce, and nanolm-ce when a Tiny Shakespeare file is set.
 std::vector<Workload> full_batch_workloads(const Context& ctx);
 
@@ -18,6 +21,16 @@ Tuned tune_constant(Context& ctx, const Workload& workload, const std::string& o
 // Peak learning rate of a warm-up (10 % of the steps) + cosine schedule, tuned on {1, 2} × the tuned
 // constant learning rate (widened like tune_lr).
 Tuned tune_schedule(Context& ctx, const Workload& workload, const std::string& optimizer, double constant_lr);
+
+// A learning rate tuned on seed 0 and its best configuration run over the seeds.
+struct TunedOverSeeds {
+  Tuned tuned;
+  Seeded runs;
+  double lr() const { return tuned.best_run().config.lr; }
+};
+TunedOverSeeds tuned_over_seeds(Context& ctx, Tuned tuned);
+// tune_constant, then its best over the seeds.
+TunedOverSeeds tuned_constant_over_seeds(Context& ctx, const Workload& workload, const std::string& optimizer);
 
 struct CdatPair {
   RunData sigma2, sigma1;

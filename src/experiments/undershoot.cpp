@@ -3,6 +3,7 @@
 // which zigzags with period 2, is measured at pairs of consecutive steps (issue 13, item 2).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -23,6 +24,72 @@ Seeded run_greedy_with_pairs(Context& ctx, const Workload& w, const std::string&
   return ctx.run_seeds(c);
 }
 
+// One workload × optimizer: the classical tuners and the tuned constant LR, over the seeds.
+struct Cell {
+  Workload workload;
+  std::string optimizer;
+  TunedOverSeeds constant;
+  Seeded greedy, linesearch;
+  std::string where() const { return fmt::format("{}, {}", workload.name, optimizer_title(optimizer)); }
+};
+
+// mlp-mse and cnn-ce × GD and RMSProp.
+std::vector<Cell> run_cells(Context& ctx) {
+  auto workloads = full_batch_workloads(ctx);
+  workloads.resize(std::min<size_t>(2, workloads.size()));  // mlp-mse and cnn-ce
+  std::vector<Cell> cells;
+  for (const auto& w : workloads) {
+    for (const std::string opt : {"gd", "rmsprop"}) {
+      TunedOverSeeds constant = tuned_constant_over_seeds(ctx, w, opt);
+      Seeded greedy = run_greedy_with_pairs(ctx, w, opt);
+      cells.push_back({w, opt, std::move(constant), std::move(greedy), run_linesearch(ctx, w, opt)});
+    }
+  }
+  return cells;
+}
+
+Table undershoot_table(const std::vector<Cell>& cells) {
+  Table table{"Final train loss, median (lowest–highest) over the seeds; median η·λ over the second half (edge = 2), on "
+              "even and on odd steps, and the median two-step product (η_t λ_t · η_(t+1) λ_(t+1))^(1/2) (greedy's sharpness "
+              "is measured at pairs of steps t, t+1), and the lr ratio, of the median run.",
+              {"workload", "optimizer", "tuner", "final loss", "median η·λ", "even steps", "odd steps", "two-step product",
+               "lr last / lr at 10–20 %"},
+              {}};
+  for (const auto& cell : cells) {
+    for (const auto* run : {&cell.linesearch, &cell.greedy, &cell.constant.runs}) {
+      const Series lr = measured(run->median, "lr"), eta_lambda = edge_scaled_sharpness(run->median);
+      const PeriodTwo phases = period_two(eta_lambda, 0.5, 1.0);
+      table.rows.push_back({cell.workload.name, optimizer_title(cell.optimizer), train::run_label(run->median.config),
+                            describe(run->final_loss()), num(window_median(eta_lambda, 0.5, 1.0)), num(phases.even),
+                            num(phases.odd), num(phases.two_step), num(late_over_early(lr, 0.1, 0.2))});
+    }
+  }
+  return table;
+}
+
+// Linesearch's findings, then greedy's (judged on the two-step product), each against the tuned constant.
+std::vector<Finding> cell_findings(const Cell& cell) {
+  std::vector<Finding> all;
+  const Seeded& constant = cell.constant.runs;
+  for (const auto& [what, run, two_step] : {std::tuple{cell.where() + ", linesearch", &cell.linesearch, false},
+                                            std::tuple{cell.where() + ", greedy", &cell.greedy, true}}) {
+    for (auto& f : judged_over_seeds(constant.count(), [&](int k) {
+           return undershoot_findings(what, run->at(k), constant.at(k), two_step);
+         })) {
+      all.push_back(std::move(f));
+    }
+  }
+  return all;
+}
+
+std::string plot_cell(Context& ctx, const Cell& cell) {
+  return ctx.plot_runs(ctx.folder("undershoot"), fmt::format("undershoot_{}_{}", cell.workload.name, cell.optimizer),
+                       {&cell.linesearch.seeds.front(), &cell.greedy.seeds.front(), &cell.constant.runs.seeds.front()},
+                       {"linesearch", "greedy (CDAT σ=1)", tuned_constant_label(cell.constant.lr())},
+                       fmt::format("Classical tuners undershoot the edge: {} on {} (seed 0)", optimizer_title(cell.optimizer),
+                                   cell.workload.name));
+}
+
 }  // namespace
 
 Report reproduce_undershoot(Context& ctx) {
@@ -31,45 +98,14 @@ Report reproduce_undershoot(Context& ctx) {
                 "rate keeps falling and the gradient norm grows: early one-step gains, then a long-term loss worse than "
                 "a tuned constant LR; on GD and RMSProp (§4.2).",
                 {}, {}, {}, {}};
-  const std::string dir = ctx.folder("undershoot");
-  Table table{"Final train loss, median (lowest–highest) over the seeds; median η·λ over the second half (edge = 2), on "
-              "even and on odd steps, and the median two-step product (η_t λ_t · η_(t+1) λ_(t+1))^(1/2) (greedy's sharpness "
-              "is measured at pairs of steps t, t+1), and the lr ratio, of the median run.",
-              {"workload", "optimizer", "tuner", "final loss", "median η·λ", "even steps", "odd steps", "two-step product",
-               "lr last / lr at 10–20 %"},
-              {}};
-  auto workloads = full_batch_workloads(ctx);
-  workloads.resize(std::min<size_t>(2, workloads.size()));  // mlp-mse and cnn-ce
-  for (const auto& w : workloads) {
-    for (const std::string opt : {"gd", "rmsprop"}) {
-      const Tuned tuned = tune_constant(ctx, w, opt);
-      const Seeded constant = ctx.best_over_seeds(tuned);
-      const Seeded greedy = run_greedy_with_pairs(ctx, w, opt);
-      const Seeded linesearch = run_linesearch(ctx, w, opt);
-      const std::string where = fmt::format("{}, {}", w.name, optimizer_title(opt));
-      const int seeds = static_cast<int>(constant.seeds.size());
-      for (const auto& [what, run, two_step] :
-           {std::tuple{where + ", linesearch", &linesearch, false}, std::tuple{where + ", greedy", &greedy, true}}) {
-        auto findings =
-            judged_over_seeds(seeds, [&](int k) { return undershoot_findings(what, run->at(k), constant.at(k), two_step); });
-        for (auto& finding : findings) report.findings.push_back(std::move(finding));
-      }
-      for (const auto* run : {&linesearch, &greedy, &constant}) {
-        const Series lr = measured(run->median, "lr"), eta_lambda = edge_scaled_sharpness(run->median);
-        const PeriodTwo phases = period_two(eta_lambda, 0.5, 1.0);
-        table.rows.push_back({w.name, optimizer_title(opt), train::run_label(run->median.config), describe(run->final_loss()),
-                              num(window_median(eta_lambda, 0.5, 1.0)), num(phases.even), num(phases.odd),
-                              num(phases.two_step), num(late_over_early(lr, 0.1, 0.2))});
-      }
-      const auto fig = ctx.plot_runs(dir, fmt::format("undershoot_{}_{}", w.name, opt),
-                                     {&linesearch.seeds.front(), &greedy.seeds.front(), &constant.seeds.front()},
-                                     {"linesearch", "greedy (CDAT σ=1)", fmt::format("tuned constant lr={:g}", tuned.best_run().config.lr)},
-                                     fmt::format("Classical tuners undershoot the edge: {} on {} (seed 0)", optimizer_title(opt), w.name));
-      if (!fig.empty()) report.figures.push_back(fig);
-      report.notes.push_back(fmt::format("{}: tuned constant {} (tuned on seed 0)", where, tuned.describe()));
-    }
+  const std::vector<Cell> cells = run_cells(ctx);
+
+  report.tables.push_back(undershoot_table(cells));
+  for (const auto& cell : cells) add_findings(report, cell_findings(cell));
+  for (const auto& cell : cells) {
+    add_figure(report, plot_cell(ctx, cell));
+    report.notes.push_back(fmt::format("{}: tuned constant {} (tuned on seed 0)", cell.where(), cell.constant.tuned.describe()));
   }
-  report.tables.push_back(table);
   return report;
 }
 

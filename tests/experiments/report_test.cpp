@@ -86,5 +86,24 @@ TEST(Formatting, ARatioWithADivergedSideIsADashNotZero) {
   EXPECT_EQ(ratio_text(NAN, 1.0), "—");
 }
 
+TEST(Report, AddFindingsKeepsTheirOrderAndAnUndrawnFigureAddsNothing) {
+  Report report;
+  add_findings(report, {judge("a", "1", true), judge("b", "2", false)});
+  add_findings(report, {judge("c", "3", true)});
+  ASSERT_EQ(report.findings.size(), 3u);
+  EXPECT_EQ(report.findings[0].claim, "a");
+  EXPECT_EQ(report.findings[2].claim, "c");
+  add_figure(report, "");  // figures off, or the script failed
+  add_figure(report, "x.png");
+  EXPECT_EQ(report.figures, (std::vector<std::string>{"x.png"}));
+}
+
+TEST(Formatting, ATunedBaselinesCellIsItsLossOverSeedsThenItsLearningRate) {
+  OverSeeds loss;
+  loss.median = 0.125, loss.low = 0.1, loss.high = 0.25, loss.runs = 3;
+  EXPECT_EQ(loss_and_lr(loss, 0.05), "0.125 (0.1–0.25) (0.05)");
+  EXPECT_EQ(tuned_constant_label(0.05), "tuned constant lr=0.05");
+}
+
 }  // namespace
 }  // namespace cdat::experiments
