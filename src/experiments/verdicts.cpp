@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "experiments/experiments.h"
+#include "train/blowup.h"
 
 namespace cdat::experiments {
 
@@ -305,15 +306,11 @@ std::vector<Finding> ablation_findings(const AblationAdvantages& a) {
 }
 
 double peak_over_initial(const RunData& run) {
-  if (!run.ok()) return std::numeric_limits<double>::infinity();
-  const auto& loss = run.column("train_loss");
-  if (loss.empty() || !(loss.front() > 0.0)) return std::numeric_limits<double>::infinity();
-  double peak = loss.front();
-  for (double f : loss) peak = std::isfinite(f) ? std::max(peak, f) : std::numeric_limits<double>::infinity();
-  return std::max(peak, run.final_train_loss) / loss.front();
+  if (!run.ok()) return std::numeric_limits<double>::infinity();  // a run that did not finish has no columns
+  return train::peak_over_initial(run.column("train_loss"), run.final_train_loss, true);
 }
 
-bool blew_up(const RunData& run) { return !(peak_over_initial(run) <= kBlowupFactor); }
+bool blew_up(const RunData& run) { return train::blew_up(peak_over_initial(run)); }
 
 std::vector<Finding> safeguard_findings(const std::string& where, const std::vector<RunData>& defaults,
                                         const std::vector<RunData>& constant) {

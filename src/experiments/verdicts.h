@@ -102,13 +102,15 @@ std::vector<Finding> ablation_findings(const AblationAdvantages& a);
 
 // ---- safeguards (issue 11; not a claim of the paper): CDAT σ = 2 with its default safeguards over seeds.
 // These rules were written down and committed before any run they judge.
-constexpr double kBlowupFactor = 2.0;     // no step may raise the loss above 2 × the initial loss
+// "Blew up" (train/blowup.h, the rule summary.json's flag is written with): no step may raise the loss above
+// train::kBlowupFactor = 2 × the initial loss.
 constexpr double kAblationWorse = 1.1;    // a safeguard earns its place if, switched off, the median final
 constexpr int kAblationCellsNeeded = 2;   // loss rises > 10 % in at least 2 cells, or a run blows up
 
-// The largest train loss of a run over its first one (+inf when the run diverged or did not finish).
+// The largest train loss of a run over its first one (+inf when the run diverged or did not finish):
+// train::peak_over_initial on the run's metrics.
 double peak_over_initial(const RunData& run);
-// A run that diverged, failed, or raised its loss above kBlowupFactor × the initial loss.
+// A run that diverged, failed, or raised its loss above train::kBlowupFactor × the initial loss (train::blew_up).
 bool blew_up(const RunData& run);
 // Two findings on one cell (workload × optimizer): with the default safeguards no seed blows up (no
 // divergence, every loss ≤ 2 × the initial); and whether σ = 2 with them beats the tuned constant LR

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "tolerance.h"
+#include "train/blowup.h"
 
 namespace cdat::experiments {
 namespace {
@@ -335,6 +336,11 @@ TEST(SafeguardVerdict, PeakOverInitialAndBlowupAtExactlyTwice) {
   EXPECT_EQ(peak_over_initial(diverged_run()), std::numeric_limits<double>::infinity());
   // The final evaluation counts too: a last step that doubled the loss is a blow-up.
   EXPECT_TRUE(blew_up(run_with({{"train_loss", {1.0, 0.5}}}, 2.5)));
+  // A train loss that is not finite, an empty (unmeasured) cell included, is a blow-up: one rule, train/blowup.h,
+  // which summary.json's "blew_up" is written with and scripts/run_store_table.py reads.
+  EXPECT_TRUE(blew_up(run_with({{"train_loss", {1.0, NAN, 0.5}}}, 0.5)));
+  EXPECT_EQ(train::peak_over_initial({1.0, 1.5, 0.5}, 0.25, true), 1.5);
+  EXPECT_EQ(train::peak_over_initial({1.0, 1.5, 0.5}, 0.25, false), std::numeric_limits<double>::infinity());
 }
 
 TEST(SafeguardVerdict, OverSeedsTakesTheMedianAndCountsNotOkRunsAsInfinite) {
