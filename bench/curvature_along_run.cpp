@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     const auto& s = optimizer.last_stats();
     std::printf("%lld,%.10g,%.10g,%.10g,%.10g,%.10g,%.6g,%.10g,%.10g,%d,%d,%d,%d,%.10g\n", static_cast<long long>(t),
                 s.loss, s.lr, -s.slope, s.curvature, e.exact, e.h, e.one_sided, e.central, s.curvature_fallback ? 1 : 0,
-                s.tuner.curvature_floored ? 1 : 0, s.tuner.growth_capped ? 1 : 0, s.tuner.trials, s.tuner.actual_change);
+                static_cast<int>(s.tuner.get("curvature_floored")), static_cast<int>(s.tuner.get("growth_capped")), s.tuner.trials, s.tuner.actual_change);
     previous_lr = s.lr;
   }
   torch::NoGradGuard no_grad;

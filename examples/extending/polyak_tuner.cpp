@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -22,15 +23,18 @@ class PolyakTuner final : public cdat::Tuner {
     if (!(max_lr_ >= 0.0)) throw cdat::InvalidOption("tuner-options: max_lr must be >= 0 (0 = no cap)");
   }
   std::string name() const override { return "polyak"; }
+  // Its own value in the report: the gap f − f* (a metrics.csv column, a key of torchcdat's last_stats).
+  std::vector<std::string> report_names() const override { return {"gap"}; }
 
  private:
   // Asks the step only for what it needs (loss and slope): no curvature, so no double backward.
   double compute(cdat::StepContext& context, cdat::TunerReport& report) override {
     const double descent = -context.slope();
-    report.numerator = std::max(context.loss() - fstar_, 0.0);
+    const double gap = std::max(context.loss() - fstar_, 0.0);
+    report.set("gap", gap);
     report.non_descent = !(descent > 0.0);
     if (report.non_descent) return 0.0;
-    const double eta = report.numerator / descent;
+    const double eta = gap / descent;
     return max_lr_ > 0.0 ? std::min(eta, max_lr_) : eta;
   }
 

@@ -6,10 +6,12 @@
 #include <cdat/armijo.h>
 #include <torch/serialize/archive.h>
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cdat {
@@ -28,19 +30,31 @@ class StepContext {
 
 constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
 
-// What a tuner computed on its last step (NaN: not computed by this tuner).
-struct TunerReport {
+// What a tuner computed on its last step: the fields every tuner shares, and the tuner's own values by
+// name (Tuner::report_names(); e.g. CDAT's numerator and denominator). torchcdat's last_stats has every
+// one; metrics.csv and summary.json those of Tuner::logged_names().
+class TunerReport {
+ public:
   double lr = 0.0;
-  double numerator = kNotMeasured;    // CDAT: n_t = max(−gᵀu, 0)
-  double denominator = kNotMeasured;  // CDAT: d_t = |uᵀHu| + ε‖u‖²
-  int trials = 0;                     // linesearch: forward passes tried
-  bool search_failed = false;         // linesearch: no trial satisfied Armijo → η = 0
-  bool non_descent = false;           // gᵀu ≥ 0: no descent along u → η = 0
-  bool curvature_floored = false;     // CDAT: the loss floor raised d
-  bool growth_capped = false;         // CDAT: η was cut to max_growth · η_{t−1}
+  int trials = 0;                // forward passes f(w + ηu) tried (line search, CDAT's trust check)
+  bool search_failed = false;    // no trial was accepted → η = 0
+  bool non_descent = false;      // gᵀu ≥ 0: no descent along u → η = 0
   // f(w + ηu) − f(w) on the step's batch at the η returned, when the tuner evaluated it (CDAT's trust
   // check); NaN otherwise.
   double actual_change = kNotMeasured;
+
+  // Sets one of the tuner's own values; throws InvalidOption for a name the tuner does not declare in
+  // report_names(). A flag is 1 or 0.
+  void set(const std::string& name, double value);
+  // The value of that name this step (NaN where the tuner did not set it); throws InvalidOption for a
+  // name the tuner does not declare.
+  double get(const std::string& name) const;
+  // Every declared value, in report_names() order (NaN where not set this step).
+  const std::vector<std::pair<std::string, double>>& values() const { return values_; }
+
+ private:
+  friend class Tuner;
+  std::vector<std::pair<std::string, double>> values_;
 };
 
 class Tuner {
@@ -49,6 +63,12 @@ class Tuner {
   virtual std::string name() const = 0;
   // Whether learning_rate() will ask the context for curvature (the optimizer then keeps the graph).
   virtual bool needs_curvature() const { return false; }
+  // The names of the tuner's own values in its report (TunerReport::set), in order; declared here once,
+  // so that torchcdat's last_stats and the CLI's files list them without a list of their own.
+  virtual std::vector<std::string> report_names() const { return {}; }
+  // Those of report_names() that `cdat train` logs: a metrics.csv column each, after the built-in columns,
+  // and the last step's values in summary.json's "last_tuner_values". By default all of them.
+  virtual std::vector<std::string> logged_names() const { return report_names(); }
 
   // η_t for this step. Always finite and ≥ 0; throws NonFiniteError naming the culprit otherwise.
   double learning_rate(StepContext& context);
@@ -153,6 +173,36 @@ struct CdatOptions {
 // constructor and the CLI both call it.
 void validate(const CdatOptions& options);
 
+// CDAT's safeguards, one row each: the one table that CdatOptions::paper_rule(), validate(CdatOptions), the
+// CLI's keys (src/train/run_config.cpp), the run store's names (src/experiments/run_store.cpp) and torchcdat
+// (its CdatTuner docstring) read. Values are written as the CLI's keys take them ("-inf", "2", "every").
+struct CdatSafeguard {
+  std::string key;          // the CLI/TOML key, and the option's name in messages: loss-floor
+  std::string field;        // the CdatOptions field, torchcdat's option: loss_floor
+  std::string summary;      // what it does, one line
+  std::string range;        // the values it takes, as messages say: "must be " + range
+  // The value CdatOptions::paper_rule() gives it (switches it off); empty: paper_rule() leaves the
+  // default (trust-ratio acts only through the trust check).
+  std::string paper_rule;
+  // The default when the key was introduced. The run store names a run on which the key has no effect
+  // with this value, fixed here for good so that a later change of the default renames only the runs it
+  // acts on (run_store.cpp); it is not the current default.
+  std::string first_default;
+  std::function<std::string(const CdatOptions&)> get;           // the field as the key writes it
+  std::function<void(CdatOptions&, const std::string&)> set;    // parses as the key takes it (InvalidOption)
+  std::function<bool(const CdatOptions&)> in_range;             // whether the field is in `range`
+  // CdatOptions{}'s value, as the key writes it.
+  std::string default_value() const { return get(CdatOptions{}); }
+};
+// loss-floor, max-growth, trust-check, trust-ratio (the trust check's trust_max_trials is no key of the CLI:
+// an option of CdatOptions only).
+const std::vector<CdatSafeguard>& cdat_safeguards();
+// The row of that key; throws InvalidOption listing the keys otherwise.
+const CdatSafeguard& cdat_safeguard(const std::string& key);
+// A number as an option's key takes it ("2", "0.25", "-inf"): the whole text, or InvalidOption naming the key
+// ("KEY: expected a number, got 'TEXT'"). The safeguards' `set` and the CLI's keys parse with it.
+double parse_number(const std::string& key, const std::string& text);
+
 // separate, ratio (the CLI's --ema-mode).
 CdatOptions::EmaMode parse_ema_mode(const std::string& name);
 std::string to_string(CdatOptions::EmaMode mode);
@@ -170,6 +220,12 @@ class CdatTuner : public Tuner {
   explicit CdatTuner(CdatOptions options = {});
   std::string name() const override { return "cdat"; }
   bool needs_curvature() const override { return true; }
+  // numerator n_t = max(−gᵀu, 0); denominator d_t = |uᵀHu| + ε‖u‖² after the loss floor; curvature_floored
+  // (the loss floor raised d) and growth_capped (η was cut to max_growth · η_{t−1}): flags, 1 or 0.
+  std::vector<std::string> report_names() const override;
+  // None: metrics.csv and summary.json keep the columns and keys they had before tuners named their values
+  // (the run store's finished runs stay as they are); metrics.csv's `numerator` is the runner's −gᵀu.
+  std::vector<std::string> logged_names() const override { return {}; }
   const CdatOptions& options() const { return options_; }
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
@@ -206,6 +262,10 @@ struct TunerOptions {
   // --tuner-options "name=value,...". Each name must be one the tuner's entry lists.
   std::map<std::string, double> extra;
 };
+
+// Throws InvalidOption when the option every tuner shares, lr, is out of range (finite and >= 0); make_tuner
+// calls it whatever the tuner, so the CLI's --lr is checked once, here. Each part is checked by its tuner.
+void validate(const TunerOptions& options);
 
 // Builds a tuner by name from the registry (cdat/registry.h): constant, schedule, linesearch, greedy,
 // cdat, and any registered one. Throws InvalidOption for an unknown name (listing the valid ones), an

@@ -59,14 +59,14 @@ py::dict stats_dict(const cdat::StepStats& s) {
   d["curvature"] = s.curvature;
   d["grad_norm"] = s.grad_norm;
   d["direction_norm"] = s.direction_norm;
-  d["numerator"] = s.tuner.numerator;
-  d["denominator"] = s.tuner.denominator;
   d["trials"] = s.tuner.trials;
   d["search_failed"] = s.tuner.search_failed;
   d["non_descent"] = s.tuner.non_descent;
-  d["curvature_floored"] = s.tuner.curvature_floored;
-  d["growth_capped"] = s.tuner.growth_capped;
   d["actual_change"] = s.tuner.actual_change;
+  for (const auto& [name, value] : s.tuner.values()) {  // the tuner's own values (Tuner::report_names())
+    if (d.contains(name)) throw cdat::InvalidOption("torchcdat: the tuner's value '" + name + "' repeats a key of last_stats");
+    d[name.c_str()] = value;
+  }
   d["curvature_fallback"] = s.curvature_fallback;
   d["warning"] = s.warning;
   return d;
@@ -179,7 +179,8 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("lr", &cdat::TunerOptions::lr)
       .def_readwrite("schedule", &cdat::TunerOptions::schedule)
       .def_readwrite("linesearch", &cdat::TunerOptions::linesearch)
-      .def_readwrite("cdat", &cdat::TunerOptions::cdat);
+      .def_readwrite("cdat", &cdat::TunerOptions::cdat)
+      .def_readwrite("extra", &cdat::TunerOptions::extra);
 
   bind_enum(m, "CurvatureMode", cdat::curvature_mode_names(), &cdat::parse_curvature_mode);
   py::class_<cdat::TunedOptimizerOptions>(m, "TunedOptimizerOptions")
@@ -201,6 +202,21 @@ PYBIND11_MODULE(_C, m) {
            }),
            py::arg("params"), py::arg("weight_decay"), py::arg("scale"));
 
+  // The one table of CDAT's safeguards (cdat::cdat_safeguards()): CdatTuner's docstring is written from it.
+  m.def("cdat_safeguards", [] {
+    py::list rows;
+    for (const auto& s : cdat::cdat_safeguards()) {
+      py::dict row;
+      row["key"] = s.key;
+      row["field"] = s.field;
+      row["summary"] = s.summary;
+      row["range"] = s.range;
+      row["default"] = s.default_value();
+      row["paper_rule"] = s.paper_rule.empty() ? s.default_value() : s.paper_rule;
+      rows.append(row);
+    }
+    return rows;
+  });
   m.def("direction_names", &cdat::direction_names);
   m.def("tuner_names", &cdat::tuner_names);
 

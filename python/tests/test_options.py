@@ -22,7 +22,6 @@ NOT_EXPOSED = {
                                                 "makes one over torch.distributed (test_distributed.py)",
     ("TunedOptimizerOptions", "buffers"): "tensors, not an option value: TunedOptimizer(buffers=model.buffers()) "
                                           "(test_trials.py)",
-    ("TunerOptions", "extra"): "options of tuners registered in C++ (cdat/registry.h); Python has only the built-ins",
 }
 
 
@@ -98,8 +97,9 @@ PYTHON_SIDE = {
                           torchcdat.LinesearchTuner.__doc__),
     "CdatOptions": ("tuner.h", lambda: options_dict(torchcdat.CdatTuner().options.cdat), torchcdat.CdatTuner.__doc__),
     # lr is ConstantTuner's; schedule, linesearch and cdat are the structs above, each a tuner's options
+    # extra: a registered tuner's options by name (torchcdat.RegisteredTuner)
     "TunerOptions": ("tuner.h", lambda: {"lr": torchcdat.ConstantTuner().options.lr, "schedule": None,
-                                         "linesearch": None, "cdat": None}, None),
+                                         "linesearch": None, "cdat": None, "extra": None}, None),
     "TunedOptimizerOptions": ("optimizer.h", lambda: torchcdat.TunedOptimizer(tiny_params()).options,
                               torchcdat.TunedOptimizer.__doc__),
     "EigenOptions": ("curvature.h", lambda: {name: p.default for name, p in

@@ -9,9 +9,9 @@ from .distributed import DistributedError
 from .errors import InvalidOption, NonFiniteError
 from .optimizer import CDAT, TunedOptimizer
 from .options import (Adam, CdatTuner, ConstantTuner, Direction, GradientDescent, GreedyTuner, LinesearchTuner,
-                      Momentum, RMSProp, ScheduleTuner, Tuner)
+                      Momentum, RegisteredTuner, RMSProp, ScheduleTuner, Tuner, direction_names, tuner_names)
 
 __all__ = ["Adam", "CDAT", "CdatTuner", "ConstantTuner", "Direction", "DistributedError", "GradientDescent", "GreedyTuner",
-           "InvalidOption", "LinesearchTuner", "Momentum", "NonFiniteError", "RMSProp", "ScheduleTuner",
-           "TunedOptimizer", "Tuner", "hvp", "sharpness"]
+           "InvalidOption", "LinesearchTuner", "Momentum", "NonFiniteError", "RegisteredTuner", "RMSProp",
+           "ScheduleTuner", "TunedOptimizer", "Tuner", "direction_names", "hvp", "sharpness", "tuner_names"]
 __version__ = "0.1.0"

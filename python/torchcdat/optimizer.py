@@ -5,7 +5,8 @@ import torch
 from . import _C
 from .errors import InvalidOption
 from .distributed import AllReduce, DistributedError
-from .options import CdatTuner, as_direction, as_tuner, fill_options, option_names, options_dict
+from .options import (CdatTuner, as_direction, as_tuner, direction_names, fill_options, option_names, options_dict,
+                      tuner_names)
 
 # The per-group options (cdat::ParamGroup, a group's "params" aside).
 _GROUP_OPTIONS = ("weight_decay", "scale")
@@ -40,10 +41,10 @@ class TunedOptimizer(torch.optim.Optimizer):
     Args:
         params: parameters or parameter groups (dicts with "params" and optionally "weight_decay", "scale"), as
             for torch.optim. Parameters with requires_grad=False when the optimizer is made are never updated.
-        direction: a torchcdat.Direction (GradientDescent, Momentum, RMSProp, Adam) or its name
-            ("gd", "momentum", "nesterov", "rmsprop", "adam").
+        direction: a torchcdat.Direction (GradientDescent, Momentum, RMSProp, Adam) or its name, one of the C++
+            registry's ({DIRECTIONS}).
         tuner: a torchcdat.Tuner (ConstantTuner, ScheduleTuner, LinesearchTuner, GreedyTuner, CdatTuner) or its
-            name ("constant", "schedule", "linesearch", "greedy", "cdat").
+            name, one of the C++ registry's ({TUNERS}).
         weight_decay, scale: the defaults of the group options: decoupled weight decay (u ← u − weight_decay·w)
             and the multiplier on the group's share of the update (0 freezes the group); η is one for all.
         measure_curvature: also measure uᵀHu when the tuner does not need it (last_stats["curvature"]).
@@ -74,6 +75,8 @@ class TunedOptimizer(torch.optim.Optimizer):
         dist_timeout: with process_group, seconds a reduction waits for the other ranks before raising
             torchcdat.DistributedError (default 60).
     """
+
+    __doc__ = __doc__.replace("{DIRECTIONS}", ", ".join(direction_names())).replace("{TUNERS}", ", ".join(tuner_names()))
 
     def __init__(self, params, direction="gd", tuner="cdat", *, weight_decay=0.0, scale=1.0, buffers=None,
                  process_group=None, shard_weight=None, dist_timeout=60.0, **options):
@@ -154,10 +157,10 @@ class TunedOptimizer(torch.optim.Optimizer):
     @property
     def last_stats(self):
         """What the last step measured: step, loss, lr, slope (gᵀu), curvature (uᵀHu), grad_norm, direction_norm,
-        numerator, denominator (CDAT), trials, search_failed (linesearch), non_descent, curvature_floored and
-        growth_capped (CDAT's safeguards acted), actual_change (f(w + ηu) − f(w) when the tuner evaluated it: CDAT's
-        trust check), curvature_fallback (parabola: this step measured uᵀHu exactly instead), warning (NaN: not
-        measured)."""
+        trials, search_failed (linesearch, CDAT's trust check), non_descent, actual_change (f(w + ηu) − f(w) when
+        the tuner evaluated it: CDAT's trust check), curvature_fallback (parabola: this step measured uᵀHu exactly
+        instead), warning, and the tuner's own values (the C++ Tuner::report_names(): CDAT's numerator,
+        denominator, curvature_floored and growth_capped, 1.0 or 0.0) (NaN: not measured)."""
         return self._core.last_stats()
 
     def last_direction(self):
@@ -197,8 +200,8 @@ class TunedOptimizer(torch.optim.Optimizer):
 
 
 def CDAT(params, base="gd", sigma=None, ema=None, **options):
-    """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name ("gd", "momentum", "nesterov",
-    "rmsprop", "adam") or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
+    """CDAT on a base optimizer (PAPER §2): η = σ·n̄/d̄. `base` is a direction name (one of
+    torchcdat.direction_names(), the C++ registry's) or a torchcdat.Direction; sigma (default 2: on the edge), ema (the EMA β, default 0: full
     batch) and CdatTuner's other options (eps, ema_mode, max_lr, the safeguards loss_floor, max_growth, trust_check,
     ...). With a base name, the base's options beta1,
     beta2 and base_eps (its ε) are accepted too, and TunedOptimizer's options (measure_curvature, curvature_mode,

@@ -12,7 +12,7 @@ def option_names(cpp_options):
 
 
 def _enum_type(cpp_options, key):
-    """The pybind11 enum of an option (e.g. _C.CurvatureMode), or None for a number or flag."""
+    """The pybind11 enum of an option (e.g. _C.Decay), or None for a number or flag."""
     kind = type(getattr(cpp_options, key))
     return kind if hasattr(kind, "__members__") else None
 
@@ -138,15 +138,21 @@ class LinesearchTuner(Tuner):
         super().__init__("linesearch", **options)
 
 
+def _safeguards_doc():
+    """CDAT's safeguards as the C++ table (cdat::cdat_safeguards()) has them: option, meaning, range, default and
+    the paper rule's value."""
+    return "\n".join(f"    - {s['field']}: {s['summary']}; {s['range']}; default {s['default']}, paper rule {s['paper_rule']}"
+                     for s in _C.cdat_safeguards())
+
+
 class CdatTuner(Tuner):
     """CDAT η = σ·n̄/d̄, n = max(−gᵀu, 0), d = |uᵀHu| + ε‖u‖² (PAPER §2). Options: sigma, eps, ema_beta, ema_mode
-    ('separate' or 'ratio'), max_lr, and the safeguards (ours, not the paper's: docs/method.md):
-    loss_floor (a lower bound of the loss, d ≥ n²/(2(f − loss_floor)); default −inf: off, as in the CLI; 0 is a
-    valid bound for losses ≥ 0), max_growth (η_t ≤ max_growth·η of the last step that moved; default 2, 0: off),
-    trust_check ('off', 'first' until a step is accepted, 'every' (default): evaluate f(w + ηu) and halve η while
-    the loss rises more than trust_ratio·η·n above the quadratic model, at most trust_max_trials times; defaults
-    0.25 and 20). CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
+    ('separate' or 'ratio'), max_lr, trust_max_trials (the trust check's trials before η = 0), and the safeguards
+    (ours, not the paper's: docs/method.md), from the C++ table:
+{SAFEGUARDS}
+    CdatTuner.paper_rule(sigma, ema_beta) is the paper's rule without any safeguard."""
 
+    __doc__ = __doc__.replace("{SAFEGUARDS}", _safeguards_doc())
     _part = "cdat"
 
     def __init__(self, **options):
@@ -168,25 +174,51 @@ class GreedyTuner(Tuner):
         super().__init__("greedy")
 
 
+# The names with a class of their own here; every name the C++ registry lists (cdat/registry.h:
+# direction_names(), tuner_names(), a registered one included) is accepted.
 _DIRECTIONS = {"gd": GradientDescent, "momentum": Momentum, "nesterov": lambda **o: Momentum(nesterov=True, **o),
                "rmsprop": RMSProp, "adam": Adam}
 _TUNERS = {"constant": ConstantTuner, "schedule": ScheduleTuner, "linesearch": LinesearchTuner, "cdat": CdatTuner,
            "greedy": GreedyTuner}
 
 
+def direction_names():
+    """The directions the C++ core knows by name (its registry: the built-in ones first, then registered ones)."""
+    return list(_C.direction_names())
+
+
+def tuner_names():
+    """The tuners the C++ core knows by name (its registry: the built-in ones first, then registered ones)."""
+    return list(_C.tuner_names())
+
+
+class RegisteredTuner(Tuner):
+    """A tuner registered in the C++ registry without a class here: its options (cdat::TunerOptions::extra, the
+    names its registry entry lists; the core refuses others when the optimizer is made)."""
+
+    def __init__(self, name, **options):
+        super().__init__(name)
+        self.options.extra = {key: float(value) for key, value in options.items()}
+
+    def __repr__(self):
+        return f"RegisteredTuner({self.name!r}, {self.options.extra})"
+
+
 def as_direction(direction, **options):
     """A Direction from a Direction or a name (with `options`, the C++ defaults for the rest)."""
     if isinstance(direction, Direction) and not options:
         return direction
-    if direction not in _DIRECTIONS:
-        raise InvalidOption(f"direction must be one of {', '.join(_DIRECTIONS)} or a torchcdat.Direction, got {direction!r}")
-    return _DIRECTIONS[direction](**options)
+    names = direction_names()
+    if direction not in names:
+        raise InvalidOption(f"direction must be one of {', '.join(names)} or a torchcdat.Direction, got {direction!r}")
+    return _DIRECTIONS.get(direction, lambda **o: Direction(direction, **o))(**options)
 
 
 def as_tuner(tuner):
     """A Tuner from a Tuner or a name (default options)."""
     if isinstance(tuner, Tuner):
         return tuner
-    if tuner not in _TUNERS:
-        raise InvalidOption(f"tuner must be one of {', '.join(_TUNERS)} or a torchcdat.Tuner, got {tuner!r}")
-    return _TUNERS[tuner]()
+    names = tuner_names()
+    if tuner not in names:
+        raise InvalidOption(f"tuner must be one of {', '.join(names)} or a torchcdat.Tuner, got {tuner!r}")
+    return _TUNERS.get(tuner, lambda: RegisteredTuner(tuner))()

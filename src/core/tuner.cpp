@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -73,8 +74,29 @@ const std::vector<std::string>& trust_check_names() {
   return names;
 }
 
+void TunerReport::set(const std::string& name, double value) {
+  for (auto& [declared, v] : values_) {
+    if (declared == name) {
+      v = value;
+      return;
+    }
+  }
+  throw InvalidOption("cdat: the tuner reports '" + name + "', which its report_names() does not declare");
+}
+
+double TunerReport::get(const std::string& name) const {
+  for (const auto& [declared, v] : values_) {
+    if (declared == name) return v;
+  }
+  std::vector<std::string> names;
+  for (const auto& value : values_) names.push_back(value.first);
+  throw InvalidOption("cdat: the tuner reports no value '" + name + "' (its values: " +
+                      (names.empty() ? std::string("none") : detail::join(names)) + ")");
+}
+
 double Tuner::learning_rate(StepContext& context) {
   TunerReport report;
+  for (auto& name : report_names()) report.values_.emplace_back(std::move(name), kNotMeasured);
   const double lr = compute(context, report);
   if (!std::isfinite(lr)) {
     throw NonFiniteError("cdat: tuner '" + name() + "' produced a non-finite learning rate at step " +
@@ -89,14 +111,24 @@ double Tuner::learning_rate(StepContext& context) {
   return lr;
 }
 
-ConstantTuner::ConstantTuner(double lr) : lr_(lr) {
-  require(std::isfinite(lr) && lr >= 0.0, "lr must be finite and >= 0, got " + str(lr));
+namespace {
+
+// A learning rate given as an option (the constant's, the schedule's peak, TunerOptions::lr): finite and ≥ 0;
+// 0 is a step that does not move, as a tuner's η_t may be (a learning rate is never negative).
+void require_lr(double lr, const std::string& name) {
+  require(std::isfinite(lr) && lr >= 0.0, name + " must be finite and >= 0, got " + str(lr));
 }
+
+}  // namespace
+
+void validate(const TunerOptions& o) { require_lr(o.lr, "lr"); }
+
+ConstantTuner::ConstantTuner(double lr) : lr_(lr) { require_lr(lr, "lr"); }
 
 double ConstantTuner::compute(StepContext&, TunerReport&) { return lr_; }
 
 void validate(const ScheduleOptions& o) {
-  require(std::isfinite(o.peak_lr) && o.peak_lr >= 0.0, "lr (schedule peak) must be finite and >= 0, got " + str(o.peak_lr));
+  require_lr(o.peak_lr, "lr (schedule peak)");
   require(o.warmup_steps >= 0, "warmup must be >= 0, got " + std::to_string(o.warmup_steps));
   require(o.total_steps >= 1, "steps (the schedule's total) must be >= 1, got " + std::to_string(o.total_steps));
   require(o.final_fraction >= 0.0 && o.final_fraction <= 1.0,
@@ -140,16 +172,84 @@ void LinesearchTuner::load(torch::serialize::InputArchive& archive) {
   search_.set_previous_eta(read_scalar(archive, "previous_eta"));
 }
 
+namespace {
+
+// A number as the CLI writes it (format_double in run_config.cpp): the shortest text that reads back as x,
+// ".0" after an integer; inf and nan as "inf", "-inf", "nan".
+std::string number_text(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  char buffer[64];
+  std::string s(buffer, std::to_chars(buffer, buffer + sizeof buffer, x).ptr);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+CdatSafeguard number_safeguard(std::string key, std::string field, std::string summary, std::string range,
+                               std::string paper_rule, std::string first_default, double CdatOptions::*member,
+                               std::function<bool(double)> in_range) {
+  const std::string k = key;
+  return {std::move(key), std::move(field), std::move(summary), std::move(range), std::move(paper_rule),
+          std::move(first_default),
+          [member](const CdatOptions& o) { return number_text(o.*member); },
+          [member, k](CdatOptions& o, const std::string& text) { o.*member = parse_number(k, text); },
+          [member, in_range](const CdatOptions& o) { return in_range(o.*member); }};
+}
+
+}  // namespace
+
+double parse_number(const std::string& key, const std::string& text) {
+  size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw InvalidOption(key + ": expected a number, got '" + text + "'");
+  return value;
+}
+
+const std::vector<CdatSafeguard>& cdat_safeguards() {
+  static const std::vector<CdatSafeguard> table = {
+      number_safeguard("loss-floor", "loss_floor",
+                       "a lower bound of the loss, d ≥ n²/(2(f − floor)) (0 is one for losses ≥ 0)",
+                       "a number or -inf (off)", "-inf", "0", &CdatOptions::loss_floor,
+                       [](double x) { return !std::isnan(x) && x < std::numeric_limits<double>::infinity(); }),
+      number_safeguard("max-growth", "max_growth", "η_t ≤ max-growth · η of the last step that moved",
+                       ">= 1 (0 = off)", "0.0", "2", &CdatOptions::max_growth,
+                       [](double x) { return x == 0.0 || (x >= 1.0 && std::isfinite(x)); }),
+      {"trust-check", "trust_check",
+       "evaluate f(w + ηu) and halve η while the loss rises too far above the quadratic model: off, first (until a "
+       "step is accepted) or every",
+       "off, first or every", "off", "every",
+       [](const CdatOptions& o) { return to_string(o.trust_check); },
+       [](CdatOptions& o, const std::string& text) { o.trust_check = parse_trust_check(text); },
+       [](const CdatOptions&) { return true; }},  // an enum: parse_trust_check refuses other names
+      number_safeguard("trust-ratio", "trust_ratio", "the trust check's tolerated rise above the model, in units of η·n",
+                       "finite and >= 0", "", "0.25", &CdatOptions::trust_ratio,
+                       [](double x) { return x >= 0.0 && std::isfinite(x); }),
+  };
+  return table;
+}
+
+const CdatSafeguard& cdat_safeguard(const std::string& key) {
+  for (const auto& s : cdat_safeguards()) {
+    if (s.key == key) return s;
+  }
+  std::vector<std::string> keys;
+  for (const auto& s : cdat_safeguards()) keys.push_back(s.key);
+  throw InvalidOption("no CDAT safeguard '" + key + "' (valid: " + detail::join(keys) + ")");
+}
+
 void validate(const CdatOptions& o) {
   require(std::isfinite(o.sigma) && o.sigma > 0.0, "sigma must be > 0 and finite, got " + str(o.sigma));
   require(o.eps >= 0.0 && std::isfinite(o.eps), "cdat eps (the curvature floor) must be finite and >= 0, got " + str(o.eps));
   require(o.ema_beta >= 0.0 && o.ema_beta < 1.0, "ema must be in [0, 1), got " + str(o.ema_beta));
   require(o.max_lr >= 0.0 && std::isfinite(o.max_lr), "max-lr must be finite and >= 0 (0 = no cap), got " + str(o.max_lr));
-  require(!std::isnan(o.loss_floor) && o.loss_floor < std::numeric_limits<double>::infinity(),
-          "loss-floor must be a number or -inf (off), got " + str(o.loss_floor));
-  require(o.max_growth == 0.0 || (o.max_growth >= 1.0 && std::isfinite(o.max_growth)),
-          "max-growth must be >= 1 (0 = off), got " + str(o.max_growth));
-  require(o.trust_ratio >= 0.0 && std::isfinite(o.trust_ratio), "trust-ratio must be finite and >= 0, got " + str(o.trust_ratio));
+  for (const auto& s : cdat_safeguards()) {
+    require(s.in_range(o), s.key + " must be " + s.range + ", got " + s.get(o));
+  }
   require(o.trust_max_trials >= 1, "trust-max-trials must be >= 1, got " + std::to_string(o.trust_max_trials));
 }
 
@@ -157,9 +257,9 @@ CdatOptions CdatOptions::paper_rule(double sigma, double ema_beta) {
   CdatOptions o;
   o.sigma = sigma;
   o.ema_beta = ema_beta;
-  o.loss_floor = -std::numeric_limits<double>::infinity();
-  o.max_growth = 0.0;
-  o.trust_check = TrustCheck::kOff;
+  for (const auto& s : cdat_safeguards()) {
+    if (!s.paper_rule.empty()) s.set(o, s.paper_rule);
+  }
   return o;
 }
 
@@ -169,12 +269,18 @@ double CdatTuner::ema(double average, double value) const {
   return options_.ema_beta * average + (1.0 - options_.ema_beta) * value;
 }
 
+std::vector<std::string> CdatTuner::report_names() const {
+  return {"numerator", "denominator", "curvature_floored", "growth_capped"};
+}
+
 double CdatTuner::compute(StepContext& context, TunerReport& report) {
   // PAPER §2: n = max(−gᵀu, 0); d = |uᵀHu| + ε; η = σ n̄ / d̄. The ε floor is taken relative to ‖u‖²
   // so that it is a curvature (units of H) and does not depend on the scale of u.
   const double slope = context.slope();
   const double numerator = std::max(-slope, 0.0);
-  report.numerator = numerator;
+  report.set("numerator", numerator);
+  report.set("curvature_floored", 0.0);
+  report.set("growth_capped", 0.0);
   report.non_descent = numerator == 0.0;
   // Non-descent direction: η = 0 without averaging; with averaging, n = 0 enters the averages as it is.
   if (report.non_descent && options_.ema_beta == 0.0) return 0.0;
@@ -184,7 +290,7 @@ double CdatTuner::compute(StepContext& context, TunerReport& report) {
   }
   double denominator = std::abs(curvature) + options_.eps * context.direction_sq_norm();
   denominator = floored_denominator(context, numerator, denominator, report);
-  report.denominator = denominator;
+  report.set("denominator", denominator);
   // u = 0, or zero curvature with eps = 0: no quadratic step exists; η = 0 and the averages stay. The
   // same at the loss floor (d = ∞): no decrease is possible.
   if (!(denominator > 0.0) || std::isinf(denominator)) return 0.0;
@@ -226,13 +332,13 @@ double CdatTuner::floored_denominator(StepContext& context, double numerator, do
   }
   const double floor = room > 0.0 ? numerator * numerator / (2.0 * room) : std::numeric_limits<double>::infinity();
   if (!(floor > denominator)) return denominator;
-  report.curvature_floored = true;
+  report.set("curvature_floored", 1.0);
   return floor;
 }
 
 double CdatTuner::bounded_growth(double eta, TunerReport& report) const {
   if (options_.max_growth == 0.0 || last_eta_ == 0.0 || eta <= options_.max_growth * last_eta_) return eta;
-  report.growth_capped = true;
+  report.set("growth_capped", 1.0);
   return options_.max_growth * last_eta_;
 }
 

@@ -71,14 +71,12 @@ std::string run_name(const train::RunConfig& config) {
   key.dist_timeout = train::RunConfig{}.dist_timeout;
   key.checkpoint_every = train::RunConfig{}.checkpoint_every;  // when to checkpoint does not change the trajectory
   // Keys without effect are not part of a run's identity: CDAT's safeguard options outside a CDAT run with
-  // safeguards. They are set to fixed values (the defaults when these names were introduced), not to
-  // RunConfig's current defaults, so that a change of a default renames only the runs it acts on.
+  // safeguards. They are set to fixed values (CdatSafeguard::first_default: the defaults when these names
+  // were introduced), not to RunConfig's current defaults, so that a change of a default renames only the
+  // runs it acts on and every name in the store stays what it was.
   if (config.tuner != "cdat" || !config.safeguards) {
     key.safeguards = config.tuner == "cdat" ? config.safeguards : true;
-    key.loss_floor = 0.0;
-    key.max_growth = 2.0;
-    key.trust_check = "every";
-    key.trust_ratio = 0.25;
+    for (const auto& s : cdat_safeguards()) train::set_key(key, s.key, s.first_default);
   }
   std::string tuner = config.tuner;
   if (config.tuner == "constant" || config.tuner == "schedule") tuner += "-lr" + compact(config.lr);

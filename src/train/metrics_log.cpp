@@ -1,7 +1,9 @@
 #include "train/metrics_log.h"
 
+#include <cdat/errors.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -21,11 +23,51 @@ std::vector<std::string> split_cells(const std::string& line) {
   return cells;
 }
 
+// The built-in columns after `step`, in file order, each with the row's field it writes.
+struct Column {
+  const char* name;
+  double MetricsRow::*field;
+};
+
+const std::vector<Column>& value_columns() {
+  static const std::vector<Column> table = {
+      {"train_loss", &MetricsRow::train_loss},
+      {"train_acc", &MetricsRow::train_acc},
+      {"lr", &MetricsRow::lr},
+      {"sharpness", &MetricsRow::sharpness},
+      {"lr_x_sharpness", &MetricsRow::lr_x_sharpness},
+      {"stability_threshold", &MetricsRow::stability_threshold},
+      {"grad_norm", &MetricsRow::grad_norm},
+      {"curvature", &MetricsRow::curvature},
+      {"numerator", &MetricsRow::numerator},
+      {"alignment", &MetricsRow::alignment},
+      {"trials", &MetricsRow::trials},
+      {"predicted_change", &MetricsRow::predicted_change},
+      {"actual_change", &MetricsRow::actual_change},
+      {"model_error", &MetricsRow::model_error},
+      {"test_loss", &MetricsRow::test_loss},
+      {"test_acc", &MetricsRow::test_acc},
+      {"wall_time_s", &MetricsRow::wall_time_s},
+  };
+  return table;
+}
+
 }  // namespace
 
-const char* metrics_header() {
-  return "step,train_loss,train_acc,lr,sharpness,lr_x_sharpness,stability_threshold,grad_norm,curvature,numerator,"
-         "alignment,trials,predicted_change,actual_change,model_error,test_loss,test_acc,wall_time_s";
+const std::vector<std::string>& metrics_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out = {"step"};
+    for (const auto& c : value_columns()) out.emplace_back(c.name);
+    return out;
+  }();
+  return names;
+}
+
+std::string metrics_header(const std::vector<std::string>& tuner_columns) {
+  std::string header;
+  for (const auto& name : metrics_columns()) header += (header.empty() ? "" : ",") + name;
+  for (const auto& name : tuner_columns) header += "," + name;
+  return header;
 }
 
 double quadratic_model_change(double lr, double slope, double curvature) {
@@ -73,11 +115,23 @@ MetricsColumns read_metrics_csv(const std::string& path) {
   return parse_metrics_csv(text.str(), path);
 }
 
-MetricsLog::MetricsLog(const std::string& path, int64_t keep_before_step) : path_(path) {
+MetricsLog::MetricsLog(const std::string& path, int64_t keep_before_step, std::vector<std::string> tuner_columns)
+    : path_(path), tuner_columns_(std::move(tuner_columns)) {
+  const auto& builtin = metrics_columns();
+  for (size_t i = 0; i < tuner_columns_.size(); ++i) {
+    const std::string& name = tuner_columns_[i];
+    const bool repeated = std::find(builtin.begin(), builtin.end(), name) != builtin.end() ||
+                          std::find(tuner_columns_.begin(), tuner_columns_.begin() + i, name) != tuner_columns_.begin() + i;
+    if (repeated || name.empty() || name.find_first_of(",\n\"") != std::string::npos) {
+      throw InvalidOption("metrics.csv: the tuner's logged value '" + name +
+                          "' is empty, holds a comma, newline or quote, or repeats a column's name (" +
+                          metrics_header() + ")");
+    }
+  }
   if (keep_before_step >= 0) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read " + path + " to resume");
-    std::string line, kept = std::string(metrics_header()) + "\n";
+    std::string line, kept = metrics_header(tuner_columns_) + "\n";
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       if (line.empty()) continue;
@@ -94,17 +148,20 @@ MetricsLog::MetricsLog(const std::string& path, int64_t keep_before_step) : path
     out_.open(path, std::ios::app);
   } else {
     out_.open(path, std::ios::trunc);
-    out_ << metrics_header() << "\n";
+    out_ << metrics_header(tuner_columns_) << "\n";
   }
   if (!out_) throw std::runtime_error("cannot write " + path);
 }
 
 void MetricsLog::append(const MetricsRow& r) {
-  out_ << r.step << ',' << cell(r.train_loss) << ',' << cell(r.train_acc) << ',' << cell(r.lr) << ','
-       << cell(r.sharpness) << ',' << cell(r.lr_x_sharpness) << ',' << cell(r.stability_threshold) << ','
-       << cell(r.grad_norm) << ',' << cell(r.curvature) << ',' << cell(r.numerator) << ',' << cell(r.alignment) << ','
-       << cell(r.trials) << ',' << cell(r.predicted_change) << ',' << cell(r.actual_change) << ','
-       << cell(r.model_error) << ',' << cell(r.test_loss) << ',' << cell(r.test_acc) << ',' << cell(r.wall_time_s) << '\n';
+  if (r.tuner_values.size() != tuner_columns_.size()) {
+    throw std::logic_error(fmt::format("metrics.csv: a row with {} tuner values for {} tuner columns",
+                                       r.tuner_values.size(), tuner_columns_.size()));
+  }
+  out_ << r.step;
+  for (const auto& c : value_columns()) out_ << ',' << cell(r.*c.field);
+  for (double value : r.tuner_values) out_ << ',' << cell(value);
+  out_ << '\n';
 }
 
 void MetricsLog::flush() {

@@ -23,6 +23,8 @@ struct MetricsRow {
   // evaluated it), model_error = actual − predicted.
   double predicted_change = kEmpty, actual_change = kEmpty, model_error = kEmpty;
   double test_loss = kEmpty, test_acc = kEmpty, wall_time_s = kEmpty;
+  // The tuner's logged values (Tuner::logged_names()), in the order of the log's tuner columns.
+  std::vector<double> tuner_values;
 };
 
 // The change of the quadratic model f(w) + η·gᵀu + η²·uᵀHu/2 along u at step size η (PAPER §2); NaN when
@@ -31,8 +33,10 @@ double quadratic_model_change(double lr, double slope, double curvature);
 // Sets row.actual_change and row.model_error from the actual change in loss over the step.
 void set_actual_change(MetricsRow& row, double actual_change);
 
-// The header line (without newline).
-const char* metrics_header();
+// The built-in columns, in file order: one table (metrics_log.cpp) writes the header and every row.
+const std::vector<std::string>& metrics_columns();
+// The header line (without newline): the built-in columns, then `tuner_columns` (a tuner's logged values).
+std::string metrics_header(const std::vector<std::string>& tuner_columns = {});
 
 // metrics.csv read back: each column by its header name, one value per row (NaN where the cell is empty).
 using MetricsColumns = std::map<std::string, std::vector<double>>;
@@ -45,13 +49,15 @@ class MetricsLog {
  public:
   // Opens `path` for appending rows. With `keep_before_step` ≥ 0 (a resume), rows with step ≥ it are
   // dropped first (rewritten atomically), so a resumed run never duplicates or skips rows; otherwise the
-  // file is started anew with the header.
-  MetricsLog(const std::string& path, int64_t keep_before_step = -1);
+  // file is started anew with the header. `tuner_columns` follow the built-in columns (the tuner's
+  // Tuner::logged_names()); one that repeats a column's name is an InvalidOption.
+  MetricsLog(const std::string& path, int64_t keep_before_step = -1, std::vector<std::string> tuner_columns = {});
   void append(const MetricsRow& row);
   void flush();
 
  private:
   std::string path_;
+  std::vector<std::string> tuner_columns_;
   std::ofstream out_;
 };
 

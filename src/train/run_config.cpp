@@ -4,6 +4,7 @@
 #include <cdat/errors.h>
 #include <cdat/optimizer.h>
 #include <cdat/registry.h>
+#include <cdat/transform.h>
 #include <cdat/tuner.h>
 #include <fmt/format.h>
 
@@ -46,6 +47,13 @@ const char* const kDistributed = "Distributed";
 const char* const kOutput = "Output";
 }  // namespace G
 
+// A CDAT safeguard's key: its name, meaning and range from the core's table (cdat_safeguards()).
+Field safeguard_field(const std::string& key, Member member) {
+  const CdatSafeguard& s = cdat_safeguard(key);
+  const KeyType type = std::holds_alternative<std::string RunConfig::*>(member) ? KeyType::kString : KeyType::kDouble;
+  return {{s.key, type, G::kSafeguards, "CDAT safeguard: " + s.summary + "; " + s.range}, member};
+}
+
 const std::vector<Field>& fields() {
   using K = KeyType;
   static const std::vector<Field> table = {
@@ -78,13 +86,10 @@ const std::vector<Field>& fields() {
       {{"ema-mode", K::kString, G::kTuner, "CDAT averaging: separate (n and d) or ratio (n/d)"}, &RunConfig::ema_mode},
       {{"max-lr", K::kDouble, G::kTuner, "CDAT cap on η (0 = none)"}, &RunConfig::max_lr},
       {{"safeguards", K::kBool, G::kSafeguards, "CDAT safeguards (docs/tuning.md); false = the paper's exact rule"}, &RunConfig::safeguards},
-      {{"loss-floor", K::kDouble, G::kSafeguards, "CDAT safeguard: a lower bound of the loss, d ≥ n²/(2(f − floor)) (-inf = off, the default; 0 for losses ≥ 0)"},
-       &RunConfig::loss_floor},
-      {{"max-growth", K::kDouble, G::kSafeguards, "CDAT safeguard: η_t ≤ factor·η_{t-1}, >= 1 (0 = off)"}, &RunConfig::max_growth},
-      {{"trust-check", K::kString, G::kSafeguards, "CDAT safeguard: evaluate f(w + ηu) and halve η while the loss rises too far above the quadratic model: off, first (until a step is accepted) or every"},
-       &RunConfig::trust_check},
-      {{"trust-ratio", K::kDouble, G::kSafeguards, "CDAT trust check: tolerated rise above the model, in units of η·n, >= 0"},
-       &RunConfig::trust_ratio},
+      safeguard_field("loss-floor", &RunConfig::loss_floor),
+      safeguard_field("max-growth", &RunConfig::max_growth),
+      safeguard_field("trust-check", &RunConfig::trust_check),
+      safeguard_field("trust-ratio", &RunConfig::trust_ratio),
       {{"tuner-options", K::kString, G::kTuner, "options of a registered tuner, \"name=value,...\" (docs/extending.md)"},
        &RunConfig::tuner_options},
       {{"ls-c", K::kDouble, G::kTuner, "linesearch sufficient-decrease constant in (0, 1)"}, &RunConfig::ls_c},
@@ -144,17 +149,7 @@ int64_t parse_int(const std::string& key, const std::string& text) {
   return value;
 }
 
-double parse_double(const std::string& key, const std::string& text) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size()) throw InvalidOption(key + ": expected a number, got '" + text + "'");
-  return value;
-}
+double parse_double(const std::string& key, const std::string& text) { return parse_number(key, text); }
 
 bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
@@ -177,12 +172,10 @@ void require(bool ok, const std::string& key, const std::string& allowed, const 
 void require_safeguard_keys_default_when_off(const RunConfig& c) {
   if (c.safeguards) return;
   const RunConfig defaults;
-  const std::vector<std::pair<std::string, bool>> keys = {{"loss-floor", c.loss_floor != defaults.loss_floor},
-                                                          {"max-growth", c.max_growth != defaults.max_growth},
-                                                          {"trust-check", c.trust_check != defaults.trust_check},
-                                                          {"trust-ratio", c.trust_ratio != defaults.trust_ratio}};
-  for (const auto& [key, changed] : keys) {
-    if (changed) throw InvalidOption(key + " has no effect with safeguards = false (the paper's rule); drop one of them");
+  for (const auto& s : cdat_safeguards()) {
+    if (get_key(c, s.key) != get_key(defaults, s.key)) {
+      throw InvalidOption(s.key + " has no effect with safeguards = false (the paper's rule); drop one of them");
+    }
   }
 }
 
@@ -319,15 +312,17 @@ void validate(const RunConfig& c) {
   require(c.heads >= 1 && (c.width == 0 || c.width % c.heads == 0), "heads", ">= 1 and divide width",
           std::to_string(c.heads));
   require_one_of("loss", c.loss, {"ce", "mse"});
-  require(std::isfinite(c.lr) && c.lr > 0, "lr", "> 0", format_double(c.lr));
-  require(c.weight_decay >= 0 && std::isfinite(c.weight_decay), "weight-decay", ">= 0", format_double(c.weight_decay));
-  require(c.ls_max_trials >= 1 && c.ls_max_trials <= std::numeric_limits<int>::max(), "ls-max-trials", ">= 1",
-          std::to_string(c.ls_max_trials));
-  // The direction's and the tuner's own checks (one message per option, in the core), by building them;
+  // ls-max-trials is an int of the core: a value beyond int's range would wrap (its range is the core's).
+  require(c.ls_max_trials >= std::numeric_limits<int>::min() && c.ls_max_trials <= std::numeric_limits<int>::max(),
+          "ls-max-trials", "an int", std::to_string(c.ls_max_trials));
+  // The ranges of the core's options are checked in the core, once, with its messages: the direction's, the
+  // tuner's (lr among them), the weight decay's and the curvature options', by building or validating them;
   // unknown names and enum values fail in the parsers with the valid ones listed.
   require_safeguard_keys_default_when_off(c);
   make_direction(c.optimizer, direction_options(c));
   make_tuner(c.tuner, tuner_options(c));
+  AddDecayedWeights(std::vector<double>{c.weight_decay});
+  validate(static_cast<const CurvatureOptions&>(optimizer_options(c)));
   require(c.batch_size >= 0, "batch-size", "a positive integer or 'full'", std::to_string(c.batch_size));
   if (c.train_size > 0 && c.batch_size > c.train_size) {
     throw InvalidOption(fmt::format("batch-size ({}) is larger than train-size ({})", c.batch_size, c.train_size));
@@ -339,7 +334,6 @@ void validate(const RunConfig& c) {
           "true with sharpness-every " + std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
   require_one_of("curvature-mode", c.curvature_mode, curvature_mode_choices());
-  require(c.curvature_every >= 1, "curvature-every", ">= 1", std::to_string(c.curvature_every));
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
@@ -403,17 +397,9 @@ TunerOptions tuner_options(const RunConfig& c) {
   t.cdat.ema_beta = c.ema;
   t.cdat.ema_mode = parse_ema_mode(c.ema_mode);
   t.cdat.max_lr = c.max_lr;
-  if (c.safeguards) {
-    t.cdat.loss_floor = c.loss_floor;
-    t.cdat.max_growth = c.max_growth;
-    t.cdat.trust_check = parse_trust_check(c.trust_check);
-    t.cdat.trust_ratio = c.trust_ratio;
-  } else {
-    const CdatOptions paper = CdatOptions::paper_rule();
-    t.cdat.loss_floor = paper.loss_floor;
-    t.cdat.max_growth = paper.max_growth;
-    t.cdat.trust_check = paper.trust_check;
-  }
+  // Each safeguard from its key (the text round-trips exactly), or, without safeguards, as the paper's rule.
+  const CdatOptions paper = CdatOptions::paper_rule();
+  for (const auto& s : cdat_safeguards()) s.set(t.cdat, c.safeguards ? get_key(c, s.key) : s.get(paper));
   t.extra = parse_tuner_options(c.tuner_options);
   return t;
 }

@@ -48,12 +48,13 @@ struct RunConfig {
   std::string ema_mode = "separate";      // separate (EMA of n and d), ratio (EMA of n/d)
   double max_lr = 0.0;                    // cdat cap; 0 = none
   bool safeguards = true;                 // cdat: false = the paper's rule (the four keys below are then ignored)
-  // cdat: d ≥ n²/(2(f − loss_floor)); -inf = off, the default: the safeguards experiment's ablation found it
-  // earns no place beside the trust check (docs/tuning.md)
-  double loss_floor = -std::numeric_limits<double>::infinity();
-  double max_growth = 2.0;                // cdat: η_t ≤ max_growth·η_{t−1}; 0 = off
-  std::string trust_check = "every";      // cdat: off, first, every
-  double trust_ratio = 0.25;              // cdat: tolerated rise above the quadratic model, in units of η·n
+  // The CDAT safeguards (cdat::cdat_safeguards(): key, meaning, range), defaults CdatOptions{}'s. loss_floor:
+  // -inf = off, the default: the safeguards experiment's ablation found it earns no place beside the trust
+  // check (docs/tuning.md)
+  double loss_floor = CdatOptions{}.loss_floor;
+  double max_growth = CdatOptions{}.max_growth;
+  std::string trust_check = to_string(CdatOptions{}.trust_check);
+  double trust_ratio = CdatOptions{}.trust_ratio;
   std::string tuner_options;              // options of a registered tuner: "name=value,..." (TunerOptions::extra)
   double ls_c = 1e-4, ls_kappa_down = 0.8, ls_kappa_up = 1.5, ls_eta_max = 1.0;
   int64_t ls_max_trials = 30;

@@ -174,6 +174,11 @@ void write_summary(const fs::path& path, const RunConfig& c, const Direction& di
   j["interrupted"] = s.interrupted;
   j["warnings"] = s.warnings;
   j["curvature_fallbacks"] = s.curvature_fallbacks;
+  if (!s.last_tuner_values.empty()) {  // a tuner that logs values of its own (Tuner::logged_names())
+    nlohmann::json values = nlohmann::json::object();
+    for (const auto& [name, value] : s.last_tuner_values) values[name] = number_or_null(value);
+    j["last_tuner_values"] = values;
+  }
   j["steps"] = s.steps;
   j["wall_time_s"] = s.wall_time_s;
   write_text_atomically(path, j.dump(2) + "\n");
@@ -291,7 +296,10 @@ Training::Training(const RunConfig& c, bool resume, std::shared_ptr<Collective> 
   meta_.batch_size = c.batch_size;
   summary_.initial_train_loss = meta_.initial_loss;
   summary_.best_train_loss = meta_.best_loss;
-  if (writes_files()) log_ = std::make_unique<MetricsLog>((out_ / "metrics.csv").string(), resume ? meta_.step : -1);
+  if (writes_files()) {
+    log_ = std::make_unique<MetricsLog>((out_ / "metrics.csv").string(), resume ? meta_.step : -1,
+                                        optimizer_->tuner().logged_names());
+  }
   start_ = Clock::now();
 }
 
@@ -405,6 +413,11 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
   row.curvature = s.curvature;
   row.numerator = -s.slope;
   if (s.tuner.trials > 0) row.trials = s.tuner.trials;  // tuners that evaluate trial steps
+  summary_.last_tuner_values.clear();
+  for (const auto& name : optimizer_->tuner().logged_names()) {
+    row.tuner_values.push_back(s.tuner.get(name));
+    summary_.last_tuner_values.emplace_back(name, s.tuner.get(name));
+  }
   row.stability_threshold = optimizer_->direction().stability_threshold(s.lr);
   if (sharpness.eigenvector.defined()) {
     row.sharpness = sharpness.value;

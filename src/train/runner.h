@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cdat::train {
@@ -39,6 +40,9 @@ struct RunSummary {
   std::vector<std::string> warnings;  // "step N: …" for each StepStats::warning (e.g. a curvature-mode fallback)
   int64_t curvature_fallbacks = 0;    // steps whose parabola estimate was unreliable and measured exactly
   int64_t bytes_reduced = 0;        // data parallel: payload this rank sent into all-reduces (collective.h)
+  // The tuner's logged values (Tuner::logged_names()) at the last step, in order; summary.json's
+  // "last_tuner_values" (absent when the tuner logs none, as the built-in ones).
+  std::vector<std::pair<std::string, double>> last_tuner_values;
 };
 
 // Runs (or, with resume, continues) the run described by `config` in config.out. Writes config.toml,

@@ -108,7 +108,7 @@ TEST(TunedOptimizer, ReportedCurvatureIsDenseUHU) {
   // η = σ·n/(|uᵀHu| + eps·‖u‖²), the default eps included (‖u‖² = gᵀg for GD).
   const double expected = 2.0 * gg / (std::abs(s.curvature) + CdatOptions{}.eps * gg);
   EXPECT_NEAR(s.lr, expected, testing::tolerance_for(torch::kFloat64, 2 * n + 3 + 3) * expected);
-  EXPECT_DOUBLE_EQ(s.tuner.numerator, -s.slope);
+  EXPECT_DOUBLE_EQ(s.tuner.get("numerator"), -s.slope);
 }
 
 TEST(TunedOptimizer, ConstantTunerDoesNotMeasureCurvatureUnlessAsked) {

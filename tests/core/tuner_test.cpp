@@ -142,8 +142,53 @@ TEST(Cdat, NonDescentDirectionGivesZeroWithoutCurvature) {
   CdatTuner tuner(CdatOptions::paper_rule());
   EXPECT_EQ(tuner.learning_rate(c), 0.0);
   EXPECT_TRUE(tuner.report().non_descent);
-  EXPECT_EQ(tuner.report().numerator, 0.0);
+  EXPECT_EQ(tuner.report().get("numerator"), 0.0);
   EXPECT_EQ(c.curvature_calls, 0);
+}
+
+// A tuner's own values: declared once in report_names(), in that order, NaN where not set this step; a
+// name it did not declare is refused, setting and reading.
+class NamedValuesTuner final : public Tuner {
+ public:
+  bool set_second = false, set_undeclared = false;
+  std::string name() const override { return "named"; }
+  std::vector<std::string> report_names() const override { return {"first", "second"}; }
+
+ private:
+  double compute(StepContext&, TunerReport& report) override {
+    report.set("first", 1.5);
+    if (set_second) report.set("second", 2.5);
+    if (set_undeclared) report.set("third", 0.0);
+    return 0.1;
+  }
+};
+
+TEST(TunerReport, NamedValuesAreTheDeclaredOnesInOrder) {
+  ScriptedContext c;
+  NamedValuesTuner tuner;
+  tuner.set_second = true;
+  tuner.learning_rate(c);
+  ASSERT_EQ(tuner.report().values().size(), 2u);
+  EXPECT_EQ(tuner.report().values()[0], (std::pair<std::string, double>{"first", 1.5}));
+  EXPECT_EQ(tuner.report().get("second"), 2.5);
+  tuner.set_second = false;  // a value not set on a step reads NaN, not the last step's
+  tuner.learning_rate(c);
+  EXPECT_TRUE(std::isnan(tuner.report().get("second")));
+  EXPECT_EQ(tuner.report().lr, 0.1);
+  EXPECT_THROW(tuner.report().get("third"), InvalidOption);
+  tuner.set_undeclared = true;
+  EXPECT_THROW(tuner.learning_rate(c), InvalidOption);
+  EXPECT_EQ(tuner.logged_names(), tuner.report_names());  // logged by default
+}
+
+TEST(TunerReport, BuiltInTunersDeclareTheirValuesAndLogNone) {
+  const std::vector<std::string> cdat_values = {"numerator", "denominator", "curvature_floored", "growth_capped"};
+  for (const std::string name : {"constant", "schedule", "linesearch", "greedy", "cdat"}) {
+    const auto tuner = make_tuner(name, TunerOptions{});
+    const bool cdat_rule = name == "cdat" || name == "greedy";
+    EXPECT_EQ(tuner->report_names(), cdat_rule ? cdat_values : std::vector<std::string>{}) << name;
+    EXPECT_TRUE(tuner->logged_names().empty()) << name;  // metrics.csv and summary.json as before
+  }
 }
 
 TEST(Cdat, NegativeCurvatureIsUsedByMagnitude) {
@@ -236,7 +281,7 @@ TEST(Cdat, NonDescentStepEntersTheAveragesAsZeroNumerator) {
   c.curvature_value = 1.0;
   EXPECT_NEAR(tuner.learning_rate(c), 0.6, tolerance_for(torch::kFloat64, ema_roundings(2)) * 0.6);
   EXPECT_TRUE(tuner.report().non_descent);
-  EXPECT_EQ(tuner.report().numerator, 0.0);
+  EXPECT_EQ(tuner.report().get("numerator"), 0.0);
   EXPECT_EQ(c.curvature_calls, 2);
 }
 
@@ -339,6 +384,39 @@ TEST(CdatSafeguards, PaperRuleSwitchesEverySafeguardOffAndDefaultsSwitchThemOn) 
   EXPECT_EQ(defaults.trust_ratio, 0.25);
 }
 
+// The one table of the safeguards (issue 26.3): each row reads and writes its CdatOptions field, its paper-rule
+// value is paper_rule()'s, its range is validate()'s message, and the values the run store names runs with
+// are those of the day the keys were introduced, whatever the defaults are now.
+TEST(CdatSafeguards, TheTableIsWhatPaperRuleValidateAndTheStoreRead) {
+  std::vector<std::string> keys, fields, first_defaults;
+  const CdatOptions paper = CdatOptions::paper_rule(), defaults;
+  for (const auto& s : cdat_safeguards()) {
+    keys.push_back(s.key);
+    fields.push_back(s.field);
+    first_defaults.push_back(s.first_default);
+    EXPECT_EQ(s.get(paper), s.paper_rule.empty() ? s.default_value() : s.paper_rule) << s.key;
+    CdatOptions o;
+    s.set(o, s.get(paper));
+    EXPECT_EQ(s.get(o), s.get(paper)) << s.key;  // the text round-trips
+    EXPECT_TRUE(s.in_range(defaults) && s.in_range(paper)) << s.key;
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"loss-floor", "max-growth", "trust-check", "trust-ratio"}));
+  EXPECT_EQ(fields, (std::vector<std::string>{"loss_floor", "max_growth", "trust_check", "trust_ratio"}));
+  EXPECT_EQ(first_defaults, (std::vector<std::string>{"0", "2", "every", "0.25"}));
+  EXPECT_EQ(cdat_safeguard("max-growth").default_value(), "2.0");
+  EXPECT_EQ(cdat_safeguard("loss-floor").default_value(), "-inf");
+  CdatOptions bad;
+  bad.max_growth = 0.5;
+  try {
+    validate(bad);
+    FAIL() << "max-growth 0.5 accepted";
+  } catch (const InvalidOption& e) {
+    EXPECT_EQ(std::string(e.what()), "max-growth must be " + cdat_safeguard("max-growth").range + ", got 0.5");
+  }
+  EXPECT_THROW(cdat_safeguard("growth"), InvalidOption);
+  EXPECT_THROW(cdat_safeguard("max-growth").set(bad, "fast"), InvalidOption);
+}
+
 // φ(η) = 1 − η + η²/2 + 2η³ with n = 1, d = 1 (σ = 2, paper η = 2). The quadratic model predicts
 // −η + η²/2; the check accepts while φ(η) − φ(0) ≤ −η + η²/2 + ρη (ρ = 1), i.e. while 2η³ ≤ η:
 //   η = 2:   2η³ = 16    > 2    rejected
@@ -410,8 +488,8 @@ TEST(CdatSafeguards, LossFloorBoundsTheStepWhereTheCurvatureVanishes) {
   EXPECT_NEAR(paper.learning_rate(c), 2e9, tolerance_for(torch::kFloat64, 3) * 2e9);  // |c| + 0, n/d, σ·
   CdatTuner floored(paper_rule_with([](CdatOptions& o) { o.loss_floor = 0.0; }));
   EXPECT_EQ(floored.learning_rate(c), 8.0);
-  EXPECT_TRUE(floored.report().curvature_floored);
-  EXPECT_EQ(floored.report().denominator, 0.25);
+  EXPECT_EQ(floored.report().get("curvature_floored"), 1.0);
+  EXPECT_EQ(floored.report().get("denominator"), 0.25);
   // A loss floor of 1.5 leaves 0.5 to lose: d ≥ 1/(2·0.5) = 1, η = 2.
   CdatTuner higher(paper_rule_with([](CdatOptions& o) { o.loss_floor = 1.5; }));
   EXPECT_EQ(higher.learning_rate(c), 2.0);
@@ -423,7 +501,7 @@ TEST(CdatSafeguards, LossFloorLeavesAStepAloneWhoseModelStaysAboveIt) {
   c.curvature_value = 0.5;  // n²/(2d) = 1 ≤ f − 0 = 2: the floor 0.25 is below d
   CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.loss_floor = 0.0; }));
   EXPECT_EQ(tuner.learning_rate(c), 4.0);
-  EXPECT_FALSE(tuner.report().curvature_floored);
+  EXPECT_EQ(tuner.report().get("curvature_floored"), 0.0);
 }
 
 // At the floor no decrease is possible (η = 0); below it the floor was wrong for this loss.
@@ -448,13 +526,13 @@ TEST(CdatSafeguards, MaxGrowthBoundsTheIncreaseOverTheLastStepThatMoved) {
   CdatTuner tuner(paper_rule_with([](CdatOptions& o) { o.max_growth = 2.0; }));
   ScriptedContext c;
   EXPECT_EQ(tuner.learning_rate(c), 2.0);
-  EXPECT_FALSE(tuner.report().growth_capped);
+  EXPECT_EQ(tuner.report().get("growth_capped"), 0.0);
   c.slope_value = 1.0;  // ascent: η = 0
   EXPECT_EQ(tuner.learning_rate(c), 0.0);
   c.slope_value = -1.0;
   c.curvature_value = 0.1;
   EXPECT_EQ(tuner.learning_rate(c), 4.0);
-  EXPECT_TRUE(tuner.report().growth_capped);
+  EXPECT_EQ(tuner.report().get("growth_capped"), 1.0);
   // Decreases are never bounded: d = 100 gives the paper's 0.02.
   c.curvature_value = 100.0;
   EXPECT_EQ(tuner.learning_rate(c), 0.02);
@@ -478,7 +556,7 @@ TEST(CdatSafeguards, AFailedTrustCheckKeepsTheGrowthReference) {
   c.curvature_value = 0.1;
   c.phi = [](double eta) { return 1.0 - eta + 0.05 * eta * eta; };
   EXPECT_EQ(tuner.learning_rate(c), 4.0);
-  EXPECT_TRUE(tuner.report().growth_capped);
+  EXPECT_EQ(tuner.report().get("growth_capped"), 1.0);
 }
 
 // A well-conditioned quadratic shifted so that its minimum is 0 (f ≥ 0): no safeguard can act. The

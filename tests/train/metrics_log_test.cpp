@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cdat/errors.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "train/metrics_log.h"
 
@@ -66,6 +69,51 @@ TEST(MetricsCsv, ReadsBackWhatMetricsLogWrote) {
   EXPECT_EQ(columns.at("actual_change")[1], -0.125);
   EXPECT_EQ(columns.at("model_error")[1], 0.125);  // actual − predicted
   EXPECT_THROW(read_metrics_csv(path + ".missing"), std::runtime_error);
+}
+
+// The built-in header is the one metrics.csv has had since the quadratic model's columns (issue 11): a run
+// of a built-in tuner writes the same columns in the same order.
+TEST(MetricsCsv, BuiltInHeaderIsUnchanged) {
+  EXPECT_EQ(metrics_header(),
+            "step,train_loss,train_acc,lr,sharpness,lr_x_sharpness,stability_threshold,grad_norm,curvature,numerator,"
+            "alignment,trials,predicted_change,actual_change,model_error,test_loss,test_acc,wall_time_s");
+  EXPECT_EQ(metrics_columns().front(), "step");
+  EXPECT_EQ(metrics_columns().size(), 18u);
+}
+
+// A tuner's logged values follow the built-in columns, in order; a row carries one value each; a name that
+// repeats a column is refused.
+TEST(MetricsCsv, TunerColumnsFollowTheBuiltInOnes) {
+  const std::string path = (std::filesystem::path(::testing::TempDir()) / "cdat_metrics_tuner.csv").string();
+  {
+    MetricsLog log(path, -1, {"gap", "ratio"});
+    MetricsRow r;
+    r.tuner_values = {0.5, kEmpty};
+    log.append(r);
+    r.step = 1;
+    r.tuner_values = {0.25, 3.0};
+    log.append(r);
+    MetricsRow short_row;
+    EXPECT_THROW(log.append(short_row), std::logic_error);
+    log.flush();
+  }
+  std::ifstream in(path);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, metrics_header() + ",gap,ratio");
+  const auto columns = read_metrics_csv(path);
+  EXPECT_EQ(columns.at("gap"), (std::vector<double>{0.5, 0.25}));
+  EXPECT_TRUE(std::isnan(columns.at("ratio")[0]));
+  EXPECT_EQ(columns.at("ratio")[1], 3.0);
+  {  // a resume keeps the tuner's columns
+    MetricsLog resumed(path, 1, {"gap", "ratio"});
+  }
+  std::ifstream again(path);
+  std::getline(again, header);
+  EXPECT_EQ(header, metrics_header() + ",gap,ratio");
+  EXPECT_THROW(MetricsLog(path, -1, {"lr"}), InvalidOption);
+  EXPECT_THROW(MetricsLog(path, -1, {"gap", "gap"}), InvalidOption);
+  EXPECT_THROW(MetricsLog(path, -1, {"a,b"}), InvalidOption);
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
+#include <cdat/curvature_estimator.h>
 #include <cdat/errors.h>
+#include <cdat/transform.h>
+#include <cdat/tuner.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "train/run_config.h"
@@ -80,7 +85,7 @@ TEST(RunConfig, ValidationNamesTheKeyAndTheAllowedRange) {
       {"ema", "1", "ema must be in [0, 1)"},
       {"beta1", "-0.1", "beta1 must be in [0, 1)"},
       {"beta2", "1", "beta2 must be in [0, 1)"},
-      {"lr", "-0.1", "lr must be > 0"},
+      {"lr", "-0.1", "lr must be finite and >= 0, got -0.1"},
       {"tuner", "adagrad", "valid: constant, schedule, linesearch, greedy, cdat"},
       {"optimizer", "sgd", "valid: gd, momentum, nesterov, rmsprop, adam"},
       {"batch-size", "5000", "batch-size (5000) is larger than train-size (2048)"},
@@ -98,6 +103,61 @@ TEST(RunConfig, ValidationNamesTheKeyAndTheAllowedRange) {
   EXPECT_EQ(error_of([&] { validate(pairs); }), "");
   set_key(pairs, "sharpness-every", "1");
   EXPECT_NE(error_of([&] { validate(pairs); }).find("sharpness-pairs must be false unless sharpness-every >= 2"), std::string::npos);
+}
+
+// Each range is checked once, in the core: the CLI's message for a value out of range is the core's, word for
+// word (issue 26.4).
+TEST(RunConfig, OutOfRangeMessagesAreTheCoresOwn) {
+  struct Case {
+    std::string key, value;
+    std::function<void()> core;
+  };
+  const std::vector<Case> cases = {
+      {"lr", "-1", [] { ConstantTuner(-1.0); }},
+      {"weight-decay", "-0.5", [] { AddDecayedWeights({-0.5}); }},
+      {"sigma", "0", [] { CdatOptions o; o.sigma = 0.0; validate(o); }},
+      {"max-growth", "0.5", [] { CdatOptions o; o.max_growth = 0.5; validate(o); }},
+      {"trust-ratio", "-1", [] { CdatOptions o; o.trust_ratio = -1.0; validate(o); }},
+      {"curvature-every", "0", [] { CurvatureOptions o; o.curvature_every = 0; validate(o); }},
+  };
+  for (const auto& k : cases) {
+    RunConfig c;
+    set_key(c, k.key, k.value);
+    const std::string core = error_of(k.core);
+    EXPECT_NE(core, "") << k.key;
+    EXPECT_EQ(error_of([&] { validate(c); }), core) << k.key;
+  }
+  RunConfig linesearch;  // the line search's own options, checked when it is the tuner
+  set_key(linesearch, "tuner", "linesearch");
+  set_key(linesearch, "ls-max-trials", "0");
+  LinesearchOptions o;
+  o.max_trials = 0;
+  EXPECT_EQ(error_of([&] { validate(linesearch); }), error_of([&] { validate(o); }));
+  RunConfig zero;  // lr = 0 is a step that does not move: valid, as in the core
+  set_key(zero, "tuner", "constant");
+  set_key(zero, "lr", "0");
+  EXPECT_EQ(error_of([&] { validate(zero); }), "");
+}
+
+// The CDAT safeguards' keys come from the core's table: their names, ranges and defaults.
+TEST(RunConfig, SafeguardKeysAreTheCoresTable) {
+  const RunConfig defaults;
+  for (const auto& s : cdat_safeguards()) {
+    const auto& keys = config_keys();
+    const auto info = std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.name == s.key; });
+    ASSERT_NE(info, keys.end()) << s.key;
+    EXPECT_EQ(info->group, "CDAT safeguards");
+    EXPECT_NE(info->help.find(s.range), std::string::npos) << s.key;
+    EXPECT_EQ(get_key(defaults, s.key), s.default_value()) << s.key;
+  }
+  // safeguards = false is the paper's rule, safeguard by safeguard
+  RunConfig paper;
+  set_key(paper, "safeguards", "false");
+  const CdatOptions from_cli = tuner_options(paper).cdat, rule = CdatOptions::paper_rule();
+  for (const auto& s : cdat_safeguards()) EXPECT_EQ(s.get(from_cli), s.get(rule)) << s.key;
+  set_key(paper, "max-growth", "3");
+  EXPECT_EQ(error_of([&] { validate(paper); }),
+            "max-growth has no effect with safeguards = false (the paper's rule); drop one of them");
 }
 
 TEST(RunConfig, LabelNamesOptimizerTunerAndItsParameter) {
