@@ -34,9 +34,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 PROG = "cdat_plot"
-METRICS_COLUMNS = ["step", "train_loss", "train_acc", "lr", "sharpness", "lr_x_sharpness",
-                   "stability_threshold", "grad_norm", "curvature", "numerator", "alignment", "trials",
-                   "predicted_change", "actual_change", "model_error", "test_loss", "test_acc", "wall_time_s"]
+# The columns are those of the file's header (written by src/train/metrics_log.cpp, the one list of them);
+# a file needs these two to be a metrics file.
 REQUIRED_COLUMNS = ["step", "train_loss"]
 DYNAMICS_HEADER = ["t", "eta", "sharpness", "y", "x"]
 
@@ -75,14 +74,26 @@ def to_float(text):
     return value if math.isfinite(value) else math.nan
 
 
+class Columns(dict):
+    """metrics.csv's columns by the names of its header; a column the file lacks (an older file, a run without
+    that measurement) reads all-NaN."""
+
+    def __init__(self, columns, rows):
+        super().__init__(columns)
+        self.rows = rows
+
+    def __missing__(self, name):
+        return np.full(self.rows, math.nan)
+
+
 def read_metrics(path):
-    """metrics.csv as {column: numpy array}; columns the file lacks are all-NaN."""
+    """metrics.csv as {column: numpy array}, every column of its header; columns the file lacks are all-NaN."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None:
-                raise PlotError(f"{path}: empty file (expected the header {','.join(METRICS_COLUMNS)})")
+                raise PlotError(f"{path}: empty file (expected a header with {', '.join(REQUIRED_COLUMNS)})")
             header = [h.strip() for h in header]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
@@ -98,14 +109,8 @@ def read_metrics(path):
         raise PlotError(f"{path}: cannot read: {e}") from e
     if not rows:
         raise PlotError(f"{path}: no rows")
-    columns = {}
-    for name in METRICS_COLUMNS:
-        if name in index:
-            i = index[name]
-            columns[name] = np.array([to_float(r[i]) for r in rows], dtype=float)
-        else:
-            columns[name] = np.full(len(rows), math.nan)
-    return columns
+    return Columns({name: np.array([to_float(r[i]) for r in rows], dtype=float) for name, i in index.items()},
+                   len(rows))
 
 
 def read_summary(path):
