@@ -155,11 +155,13 @@ void run_steps(benchmark::State& state, const std::string& name, const TunerFact
   auto saved = cdat::clone_detached(params);
   auto optimizer = started_optimizer(w, make_tuner, options, loss);
   double trials = 0, restarts = 0, fallbacks = 0;
+  std::string warning = optimizer->last_stats().warning;  // e.g. forward AD unsupported, from the first step on
   for (auto _ : state) {
     try {
       optimizer->step(w.closure(loss));
       trials += optimizer->last_stats().tuner.trials;
       fallbacks += optimizer->last_stats().curvature_fallback ? 1 : 0;
+      if (warning.empty()) warning = optimizer->last_stats().warning;
     } catch (const cdat::NonFiniteError&) {
       state.PauseTiming();
       ++restarts;
@@ -171,7 +173,7 @@ void run_steps(benchmark::State& state, const std::string& name, const TunerFact
   state.counters["trials"] = benchmark::Counter(trials, benchmark::Counter::kAvgIterations);
   state.counters["restarts"] = restarts;
   state.counters["fallbacks"] = benchmark::Counter(fallbacks, benchmark::Counter::kAvgIterations);
-  if (!optimizer->forward_ad_failure().empty()) state.SetLabel("FELL BACK: " + optimizer->forward_ad_failure());
+  if (!warning.empty()) state.SetLabel("FELL BACK: " + warning);
   cdat::copy_(params, saved);
 }
 
