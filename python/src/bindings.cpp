@@ -182,7 +182,6 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("cdat", &cdat::TunerOptions::cdat)
       .def_readwrite("extra", &cdat::TunerOptions::extra);
 
-  bind_enum(m, "CurvatureMode", cdat::curvature_mode_names(), &cdat::parse_curvature_mode);
   py::class_<cdat::TunedOptimizerOptions>(m, "TunedOptimizerOptions")
       .def(py::init<>())
       .def_readwrite("measure_curvature", &cdat::TunedOptimizerOptions::measure_curvature)
@@ -219,6 +218,7 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("direction_names", &cdat::direction_names);
   m.def("tuner_names", &cdat::tuner_names);
+  m.def("curvature_estimator_names", &cdat::curvature_estimator_names);
 
   py::class_<cdat::TunedOptimizer>(m, "TunedOptimizer")
       .def(py::init([](const std::vector<cdat::ParamGroup>& groups, const std::string& direction,

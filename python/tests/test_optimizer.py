@@ -255,7 +255,7 @@ def test_defaults_are_the_cpp_ones():
     (lambda p: torchcdat.CDAT(p, ema_mode="median"), "ema_mode must be one of separate, ratio"),
     (lambda p: torchcdat.TunedOptimizer(p, direction="sgd"), "direction must be one of"),
     (lambda p: torchcdat.TunedOptimizer(p, tuner="cosine"), "tuner must be one of"),
-    (lambda p: torchcdat.TunedOptimizer(p, curvature_mode="exactly"), "curvature_mode must be one of"),
+    (lambda p: torchcdat.TunedOptimizer(p, curvature_mode="exactly"), "curvature-mode: unknown value 'exactly'"),
     (lambda p: torchcdat.TunedOptimizer(p, tuner=torchcdat.LinesearchTuner(kappa_down=2.0)), "kappa_down"),
     (lambda p: torchcdat.TunedOptimizer(p, weight_decay=-1.0), "weight-decay must be finite and >= 0"),
     (lambda p: torchcdat.TunedOptimizer(p, clip_norm=-1.0), "clip-norm"),
