@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Summarise the finished runs of a `cdat reproduce` run store while (or after) an experiment runs: the runs
 are grouped by the configuration keys that differ between them, except the seed, and each group gets the
-median, lowest and highest final train loss over its seeds and how many runs blew up (diverged, or a train
-loss above 2 × the initial one: the safeguards experiment's rule, src/experiments/verdicts.h).
+median, lowest and highest final train loss over its seeds and how many runs blew up: the flag `cdat train`
+writes into summary.json ("blew_up": diverged, or a train loss above 2 × the initial one; the rule is defined
+once, in src/train/blowup.h, and the safeguards experiment judges with it). Runs written before summary.json
+had the flag are counted as unknown.
 
 Usage: run_store_table.py STORE [--where key=value ...] [--columns key,key,...]
   STORE: the reproduce output folder (its runs/ holds one folder per run).
@@ -11,7 +13,6 @@ Usage: run_store_table.py STORE [--where key=value ...] [--columns key,key,...]
 Prints a Markdown table.
 """
 import argparse
-import csv
 import json
 import math
 import pathlib
@@ -19,7 +20,6 @@ import statistics
 import sys
 import tomllib
 
-BLOWUP = 2.0
 IGNORED = {"seed", "out", "nproc", "dist-timeout"}
 
 
@@ -29,12 +29,11 @@ def load_run(folder):
         return None
     config = tomllib.loads((folder / "config.toml").read_text())
     result = json.loads(summary.read_text())
-    with open(folder / "metrics.csv") as f:
-        losses = [float(row["train_loss"]) for row in csv.DictReader(f) if row["train_loss"]]
-    final = result.get("final_train_loss", math.nan)
-    ok = not result.get("diverged", False) and math.isfinite(final)
-    peak = max(losses + [final]) / losses[0] if ok and losses and losses[0] > 0 else math.inf
-    return {"config": config, "final": final if ok else math.inf, "blew_up": not peak <= BLOWUP}
+    if result.get("interrupted", False):
+        return None  # resumable, not finished
+    final = result.get("final_train_loss")  # null when not finite
+    ok = not result.get("diverged", False) and final is not None and math.isfinite(final)
+    return {"config": config, "final": final if ok else math.inf, "blew_up": result.get("blew_up")}
 
 
 def matches(config, where):
@@ -63,7 +62,9 @@ def main():
     for name in sorted(groups):
         finals = sorted(r["final"] for r in groups[name])
         text = f"{statistics.median(finals):.4g} ({finals[0]:.4g}–{finals[-1]:.4g})"
-        print("| " + " | ".join(name) + f" | {len(finals)} | {text} | {sum(r['blew_up'] for r in groups[name])} |")
+        flags = [r["blew_up"] for r in groups[name]]
+        blown = str(sum(f is True for f in flags)) + (f" (+{flags.count(None)} unknown)" if None in flags else "")
+        print("| " + " | ".join(name) + f" | {len(finals)} | {text} | {blown} |")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #include "data/text.h"
 #include "models/loss.h"
 #include "models/model.h"
+#include "train/blowup.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 
@@ -155,6 +156,14 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
+// The blow-up rule (train/blowup.h) on the run's metrics.csv as written: the numbers the experiments judge.
+bool run_blew_up(const fs::path& metrics_csv, const RunSummary& s) {
+  if (s.diverged || s.interrupted || !std::isfinite(s.final_train_loss)) return true;
+  const MetricsColumns columns = read_metrics_csv(metrics_csv.string());
+  const auto loss = columns.find("train_loss");
+  return blew_up(peak_over_initial(loss == columns.end() ? std::vector<double>{} : loss->second, s.final_train_loss, true));
+}
+
 void write_summary(const fs::path& path, const RunConfig& c, const Direction& direction, const RunSummary& s) {
   nlohmann::json j;
   j["label"] = s.label;
@@ -171,6 +180,7 @@ void write_summary(const fs::path& path, const RunConfig& c, const Direction& di
   j["final_test_acc"] = number_or_null(s.final_test_acc);
   j["diverged"] = s.diverged;
   j["diverged_reason"] = s.diverged_reason;
+  j["blew_up"] = run_blew_up(path.parent_path() / "metrics.csv", s);
   j["interrupted"] = s.interrupted;
   j["warnings"] = s.warnings;
   j["curvature_fallbacks"] = s.curvature_fallbacks;

@@ -62,6 +62,7 @@ TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
   std::ifstream(c.out + "/summary.json") >> summary;
   EXPECT_EQ(summary["steps"], 12);
   EXPECT_EQ(summary["diverged"], false);
+  EXPECT_EQ(summary["blew_up"], false);  // train/blowup.h on the metrics just read
   EXPECT_EQ(summary["sharpness_kind"], "hessian");
 }
 
@@ -79,6 +80,7 @@ TEST(Runner, DivergenceEndsTheRunCleanly) {
   nlohmann::json summary;
   std::ifstream(c.out + "/summary.json") >> summary;
   EXPECT_EQ(summary["diverged"], true);
+  EXPECT_EQ(summary["blew_up"], true);  // a diverged run blew up
   EXPECT_TRUE(fs::exists(c.out + "/checkpoint.pt"));
 }
 
