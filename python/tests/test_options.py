@@ -30,9 +30,14 @@ def header_text(header):
     return re.sub(r"//[^\n]*", "", (HEADERS / header).read_text())
 
 
+def struct_start(text, struct):
+    """The match of `struct NAME {` or `struct NAME : Base, ... {` (group "bases"), or None."""
+    return re.search(r"\bstruct\s+" + struct + r"\s*(?::\s*(?P<bases>[\w:,\s]+?))?\s*\{", text)
+
+
 def struct_body(text, struct):
     """What lies between the braces of `struct NAME { ... };`."""
-    start = re.search(r"\bstruct\s+" + struct + r"\s*\{", text)
+    start = struct_start(text, struct)
     assert start, f"struct {struct} not found"
     depth, i = 1, start.end()
     while depth:
@@ -41,10 +46,22 @@ def struct_body(text, struct):
     return text[start.end():i - 1]
 
 
-def cpp_fields(header, struct):
-    """{field: (its type, its default initializer or None)} for the data members of a C++ struct (as text)."""
-    body = re.sub(r"\benum\s+class\s+\w+\s*\{[^}]*\}\s*;", "", struct_body(header_text(header), struct))
+def base_fields(header, struct):
+    """The fields of the struct's public bases (each looked up in include/cdat), bases first."""
+    start = struct_start(header_text(header), struct)
     fields = {}
+    for base in (b.split("::")[-1].replace("public", "").strip() for b in (start["bases"] or "").split(",")):
+        if base:
+            owner = next(h.name for h in sorted(HEADERS.glob("*.h")) if struct_start(header_text(h.name), base))
+            fields.update(cpp_fields(owner, base))
+    return fields
+
+
+def cpp_fields(header, struct):
+    """{field: (its type, its default initializer or None)} for the data members of a C++ struct (as text),
+    its bases' included."""
+    body = re.sub(r"\benum\s+class\s+\w+\s*\{[^}]*\}\s*;", "", struct_body(header_text(header), struct))
+    fields = base_fields(header, struct)
     for statement in (" ".join(s.split()) for s in body.split(";")):
         if not statement or statement.startswith("static ") or "(" in statement.split("=")[0]:
             continue  # member functions
@@ -69,6 +86,8 @@ def python_default(cpp_type, expression):
         return None  # value-initialised: a std::optional is empty
     if expression in ("true", "false"):
         return expression == "true"
+    if cpp_type == "std::string" and re.fullmatch(r'"[^"]*"', expression):
+        return expression[1:-1]
     if re.fullmatch(r"-?(\d+\.?\d*|\.\d+)(e-?\d+)?", expression):
         return float(expression) if cpp_type in ("double", "float") else int(expression)
     infinity = re.fullmatch(r"(-?)std::numeric_limits<double>::infinity\(\)", expression)
@@ -146,6 +165,8 @@ def another_value(value, enum=None):
         return not value
     if isinstance(value, int):
         return value + 3
+    if isinstance(value, str):  # a registry name: TunedOptimizerOptions.curvature_mode, the only string option
+        return next(name for name in _C.curvature_estimator_names() if name != value)
     return 0.0 if math.isinf(value) else value / 2 if value else 0.5  # in range for each option of the core
 
 

@@ -149,7 +149,7 @@ TEST_P(ModelHvpTest, LibraryCurvatureMatchesFiniteDifferences) {
     o.curvature_mode = mode;
     TunedOptimizer optimizer(params, std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.0), o);
     optimizer.step(m.loss);
-    EXPECT_NEAR(optimizer.last_stats().curvature, uhu, kFdAgreement * uhu_scale) << k.label << " mode " << static_cast<int>(mode);
+    EXPECT_NEAR(optimizer.last_stats().curvature, uhu, kFdAgreement * uhu_scale) << k.label << " mode " << mode;
   }
 }
 
