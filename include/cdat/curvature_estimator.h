@@ -19,19 +19,20 @@ namespace cdat {
 // Options of the built-in estimators (TunedOptimizerOptions derives from it, so they are set there).
 struct CurvatureOptions {
   // The estimator's registered name (the CLI's --curvature-mode): exact (default), forward, secant, fd,
-  // parabola, or a registered one.
+  // parabola, parabola-central (parabola with parabola_central), or a registered one.
   std::string curvature_mode = "exact";
   double fd_step = 1e-3;  // fd (and parabola's first step): relative step length
   // parabola: h = parabola_step·η_{t−1} (shortened as in ParabolaCurvature). An h at the scale of the step
   // itself (1) breaks the closed loop of CDAT; a tenth keeps the estimate local (docs/method.md).
   double parabola_step = 0.1;
-  bool parabola_central = false;  // parabola: f(w ± hu), O(h²) error, two forwards
+  bool parabola_central = false;  // parabola: f(w ± hu), O(h²) error, two forwards (= "parabola-central")
   // Amortised curvature: measure the directional curvature κ = uᵀHu/‖u‖² on steps 0, k, 2k, … and use
   // κ̄·‖u_t‖² in between, κ̄ the last measurement. 1 = every step.
   int64_t curvature_every = 1;
 };
 
-// Throws InvalidOption naming the option (as the CLI's key) when one is out of range.
+// Throws InvalidOption naming the option (as the CLI's key) when one is out of range or the name is not
+// registered.
 void validate(const CurvatureOptions& options);
 
 // What one step offers an estimator.
@@ -135,7 +136,7 @@ class ForwardOverReverseCurvature final : public CurvatureEstimator {
 class ParabolaCurvature final : public CurvatureEstimator {
  public:
   explicit ParabolaCurvature(const CurvatureOptions& options);
-  std::string name() const override { return "parabola"; }
+  std::string name() const override { return central_ ? "parabola-central" : "parabola"; }
   bool needs_gradient_graph(int64_t) const override { return false; }
   CurvatureEstimate estimate(const CurvatureQuery& query) override;
   void after_step(const TensorList&, const TensorList&, double lr) override { previous_lr_ = lr; }

@@ -52,6 +52,12 @@ std::vector<CurvatureEntry> builtin_curvature_estimators() {
        [](const CurvatureOptions& o) { return std::make_unique<FiniteDifferenceCurvature>(o.fd_step); }},
       {"parabola", "the parabola through f(w), gᵀu and f(w + hu): one forward pass without a graph",
        [](const CurvatureOptions& o) { return std::make_unique<ParabolaCurvature>(o); }},
+      {"parabola-central", "the parabola through f(w − hu), f(w) and f(w + hu): two forward passes, O(h²)",
+       [](const CurvatureOptions& o) {
+         CurvatureOptions central = o;
+         central.parabola_central = true;
+         return std::make_unique<ParabolaCurvature>(central);
+       }},
   };
 }
 
@@ -136,6 +142,7 @@ std::unique_ptr<Tuner> make_tuner(const std::string& name, const TunerOptions& o
 }
 
 void validate(const CurvatureOptions& o) {
+  curvature_entry(o.curvature_mode);  // an unknown name: InvalidOption listing the registered ones
   detail::require(o.fd_step > 0.0 && std::isfinite(o.fd_step), "fd-step must be finite and > 0, got " + detail::str(o.fd_step));
   detail::require(o.parabola_step > 0.0 && std::isfinite(o.parabola_step),
                   "parabola-step must be finite and > 0, got " + detail::str(o.parabola_step));

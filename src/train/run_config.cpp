@@ -106,7 +106,7 @@ const std::vector<Field>& fields() {
       {{"lanczos-iters", K::kInt, G::kDiagnostics, "Lanczos iterations for the sharpness"}, &RunConfig::lanczos_iters},
       {{"measure-curvature", K::kBool, G::kCurvature, "log uᵀHu every step even if the tuner does not need it (false: where the tuner computes it and on sharpness steps)"},
        &RunConfig::measure_curvature},
-      {{"curvature-mode", K::kString, G::kCurvature, "how uᵀHu is computed: exact (double backward), forward (forward-over-reverse AD; falls back to exact where an op lacks forward AD), secant (lags one step, no extra cost), fd, parabola (one forward at 0.1·η_{t-1} along u; exact where unreliable) or parabola-central (two forwards)"},
+      {{"curvature-mode", K::kString, G::kCurvature, "how uᵀHu is computed, a curvature estimator of the registry (docs/library.md): " + join(curvature_estimator_names())},
        &RunConfig::curvature_mode},
       {{"curvature-every", K::kInt, G::kCurvature, "measure the directional curvature uᵀHu/‖u‖² every K steps and reuse it in between (1 = every step)"},
        &RunConfig::curvature_every},
@@ -177,15 +177,6 @@ void require_safeguard_keys_default_when_off(const RunConfig& c) {
       throw InvalidOption(s.key + " has no effect with safeguards = false (the paper's rule); drop one of them");
     }
   }
-}
-
-// --curvature-mode takes the core's names and parabola-central (parabola with parabola_central).
-const std::string kParabolaCentral = "parabola-central";
-
-std::vector<std::string> curvature_mode_choices() {
-  std::vector<std::string> names = curvature_estimator_names();
-  names.push_back(kParabolaCentral);
-  return names;
 }
 
 }  // namespace
@@ -333,7 +324,6 @@ void validate(const RunConfig& c) {
   require(!c.sharpness_pairs || c.sharpness_every >= 2, "sharpness-pairs", "false unless sharpness-every >= 2",
           "true with sharpness-every " + std::to_string(c.sharpness_every));
   require(c.lanczos_iters >= 1, "lanczos-iters", ">= 1", std::to_string(c.lanczos_iters));
-  require_one_of("curvature-mode", c.curvature_mode, curvature_mode_choices());
   require_one_of("device", c.device, {"cpu", "cuda"});
   require_one_of("dtype", c.dtype, {"float32", "float64"});
   require(c.threads >= 0, "threads", ">= 0 (0 = default)", std::to_string(c.threads));
@@ -408,8 +398,7 @@ TunedOptimizerOptions optimizer_options(const RunConfig& c) {
   TunedOptimizerOptions o;
   o.measure_curvature = c.measure_curvature;
   o.measure_curvature_every = c.sharpness_every;  // the sharpness steps' rows get the curvature too
-  o.parabola_central = c.curvature_mode == kParabolaCentral;
-  o.curvature_mode = o.parabola_central ? "parabola" : c.curvature_mode;
+  o.curvature_mode = c.curvature_mode;  // a registered estimator's name, checked by validate(CurvatureOptions)
   o.curvature_every = c.curvature_every;
   return o;
 }

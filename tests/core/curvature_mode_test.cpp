@@ -482,5 +482,22 @@ TEST(CurvatureEstimator, UnknownNamesAndTakenNamesAreRefused) {
                InvalidOption);
 }
 
+// "parabola-central" is the parabola with parabola_central: the same estimator, bit-identical steps.
+TEST(CurvatureEstimator, ParabolaCentralByNameIsTheParabolaWithItsOption) {
+  TinyMlp a(3, 8, 2, 16, /*seed=*/33), b(3, 8, 2, 16, /*seed=*/33);
+  TunedOptimizerOptions by_option = mode("parabola");
+  by_option.parabola_central = true;
+  TunedOptimizer by_name = gd_cdat(a.params(), "parabola-central");
+  TunedOptimizer with_option(b.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), by_option);
+  EXPECT_EQ(by_name.curvature_estimator().name(), "parabola-central");
+  EXPECT_EQ(with_option.curvature_estimator().name(), "parabola-central");
+  for (int t = 0; t < 5; ++t) {
+    by_name.step(a.closure());
+    with_option.step(b.closure());
+    EXPECT_EQ(by_name.last_stats().curvature, with_option.last_stats().curvature) << "step " << t;
+  }
+  for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(torch::equal(a.params()[i], b.params()[i]));
+}
+
 }  // namespace
 }  // namespace cdat
