@@ -258,7 +258,9 @@ class Training {
   std::unique_ptr<MetricsLog> log_;
   // The last step's row, written once the next step's loss (or a forward at a checkpoint) gives its
   // actual_change = f(w_{t+1}) − f(w_t); every rank keeps it (the forward is all-reduced).
-  std::optional<MetricsRow> previous_row_;
+  // (A pointer, not a std::optional: GCC 12 at -O2 takes the optional's vector member for uninitialised,
+  // -Wmaybe-uninitialized, a false positive that -Werror turns into a failed CI build.)
+  std::unique_ptr<MetricsRow> previous_row_;
   Clock::time_point start_;
 };
 
@@ -449,7 +451,7 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
   row.predicted_change = quadratic_model_change(s.lr, s.slope, s.curvature);
   if (std::isfinite(s.tuner.actual_change)) set_actual_change(row, s.tuner.actual_change);
   write_previous_row(s.loss);
-  previous_row_ = row;
+  previous_row_ = std::make_unique<MetricsRow>(row);
 }
 
 // Writes the previous step's row. In full batch this step's loss f(w_t) is f(w_{t−1} + η u) on the previous
