@@ -53,7 +53,8 @@ class TunedOptimizer(torch.optim.Optimizer):
             "forward" (forward-over-reverse), "secant" (from consecutive gradients: free, one step late), "fd"
             (central finite differences of the gradient) or "parabola" (the parabola through f(w), gᵀu and
             f(w + hu): one forward pass without a graph; a step whose estimate is unreliable measures exactly
-            instead and says so in last_stats["curvature_fallback"]).
+            instead and says so in last_stats["curvature_fallback"]), "parabola-central" (two forward passes, the
+            same as parabola_central=True), or any name registered in C++ (_C.curvature_estimator_names()).
         fd_step: the relative step of curvature_mode="fd" (and of "parabola" on its first step).
         parabola_step: curvature_mode="parabola": h = parabola_step·η_{t−1} (default 0.1).
         parabola_central: curvature_mode="parabola": the central parabola through f(w ± hu), O(h²), two forward
