@@ -31,7 +31,8 @@ if prebuilt:
         raise SystemExit(f"CDAT_CORE_LIBRARY: {prebuilt} is not a file")
     extra_objects = [os.path.abspath(prebuilt)]
 else:
-    sources += sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(CORE, "*.cpp")))
+    # Every source of the core, its subfolders included (src/core/curvature/: one file per curvature estimator).
+    sources += sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(CORE, "**", "*.cpp"), recursive=True))
 
 setup(
     name="torchcdat",
