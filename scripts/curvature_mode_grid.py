@@ -26,6 +26,8 @@ WORKLOADS = {
     "cnn": "--model cnn --width 8 --loss ce --train-size 128 --steps 60",
     "nanolm": "--dataset text --text-file ../shared/data/tinyshakespeare.txt --model nanolm --width 32 --layers 1"
               " --heads 2 --context 32 --loss ce --train-size 16 --steps 100",
+    # ResNet with batch normalisation (issue 25: the parabola's extra forward on a BatchNorm network)
+    "resnet-bn": "--model resnet --batch-norm true --width 8 --loss ce --train-size 256 --steps 60",
     # the mini-batch heat map's configuration (src/experiments/mini_batch.cpp) at batch 128 with EMA 0.9
     "mlp-minibatch": "--model mlp --width 128 --loss mse --train-size 2048 --steps 500 --batch-size 128 --ema 0.9",
 }
