@@ -19,11 +19,17 @@ class Objective {
   // With an active `data_parallel`, every value below is the shard-weighted sum over ranks (collective.h),
   // reduced before any finiteness check so that all ranks throw NonFiniteError together.
   Objective(TensorList params, LossClosure closure, DataParallel data_parallel = {});
+  // Puts the parameters back at the evaluated point if a kept trial (trial_value_at) left them elsewhere.
+  ~Objective();
+  Objective(const Objective&) = delete;
+  Objective& operator=(const Objective&) = delete;
 
   // One forward pass and the gradient. With `keep_graph_for_curvature` the gradient graph is built
   // (create_graph) so that curvature() and hvp() can differentiate it again without a new forward.
+  // `forward`, when defined, is that forward pass already done at the current parameters (the loss with its
+  // graph, e.g. the last step's accepted trial, take_trial): the closure is not called.
   // Throws NonFiniteError if the loss or the gradient is not finite.
-  void evaluate(bool keep_graph_for_curvature);
+  void evaluate(bool keep_graph_for_curvature, torch::Tensor forward = {});
 
   double loss() const { return loss_value_; }
   const TensorList& gradient() const { return data_parallel_.active() ? reduced_grad_ : grad_; }
@@ -42,6 +48,16 @@ class Objective {
 
   // f(w + η u) by one forward pass without autograd; the parameters are restored bit-exactly.
   double value_at(const TensorList& u, double eta);
+  // f(w + η u) as a trial the step may keep: one forward pass WITH its graph, and the parameters stay at
+  // w + ηu, computed as the update w ← w + ηu computes them (bit for bit). Every other method first puts the
+  // parameters back at w (exactly, from a copy), as does the destructor; take_trial(η) keeps them there.
+  double trial_value_at(const TensorList& u, double eta);
+  // When the last call that moved the parameters was trial_value_at(u, eta) with this very η: its forward
+  // (the loss with its graph), and the parameters stay at w + ηu, the update done. Otherwise an undefined
+  // tensor, and the parameters are at w.
+  torch::Tensor take_trial(double eta);
+  // The parameters at the evaluated point w: params(), or their copy while a kept trial has moved them.
+  const TensorList& evaluated_params() const { return trial_pending_ ? snapshot_ : params_; }
   // ∇f(w + η u) by one forward and one backward pass; the parameters are restored bit-exactly.
   TensorList gradient_at(const TensorList& u, double eta);
 
@@ -52,6 +68,7 @@ class Objective {
   TensorList local_hvp(const TensorList& v, bool keep_graph);
   template <typename F>
   auto at_shifted_point(const TensorList& u, double eta, F&& evaluate);
+  void restore_evaluated_point();  // undoes a kept trial's move of the parameters
 
   TensorList params_;
   LossClosure closure_;
@@ -61,6 +78,10 @@ class Objective {
   TensorList snapshot_;  // parameters at the evaluated point, taken by the first value_at()
   double loss_value_ = 0.0;
   bool has_graph_ = false;
+  // The last trial_value_at: its forward and η, while the parameters are at w + ηu.
+  bool trial_pending_ = false;
+  torch::Tensor trial_forward_;
+  double trial_eta_ = 0.0;
 };
 
 }  // namespace cdat

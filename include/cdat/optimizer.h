@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cdat {
@@ -27,6 +28,9 @@ struct StepStats {
   // The curvature estimate was unreliable (parabola: non-finite, negative or below its noise floor) and this
   // step measured uᵀHu exactly instead.
   bool curvature_fallback = false;
+  // The step's own forward was the last step's accepted trial (TunedOptimizerOptions::full_batch): the closure
+  // was not called for f(w_t); the last step's last call of it was at w_t.
+  bool reused_forward = false;
   // One line when something changed how this step was computed (e.g. forward AD was unsupported and the
   // run falls back to exact double backward from this step on); empty otherwise.
   std::string warning;
@@ -54,6 +58,14 @@ struct TunedOptimizerOptions : CurvatureOptions {
   // statistics): restored after each trial to their values after the step's own forward, so that a step
   // moves them once, as a torch::optim step does.
   TensorList buffers;
+  // Every call of every step's closure evaluates the same function of the parameters: full batch (on each
+  // rank), no data augmentation. Then a step's accepted trial (the trust check's or the line search's
+  // f(w + ηu)) is the next step's forward: the trial keeps its graph, and the next step differentiates it
+  // instead of calling the closure again, which saves a forward pass a step with the same results, bit for
+  // bit. A step whose forward drew random numbers (dropout) keeps nothing, nor does one after the
+  // parameters or buffers were changed between steps (seen by their version counters: in place through
+  // torch, not through .data). Off by default: with mini batches the next closure is another batch.
+  bool full_batch = false;
   // One rank of a data-parallel run (collective.h): the closure returns the mean loss of this rank's
   // shard and every step reduces over ranks. Inactive by default.
   DataParallel data_parallel;
@@ -109,6 +121,8 @@ class TunedOptimizer {
 
  private:
   bool measures_curvature_this_step() const;
+  torch::Tensor take_kept_forward();
+  void keep_forward(torch::Tensor forward, TensorList buffers);
   double curvature(Objective& objective, const TensorList& u, double u_sq_norm);
 
   void add_group_transforms();
@@ -128,6 +142,11 @@ class TunedOptimizer {
   // This step's curvature estimate fell back to exact / changed how later steps measure.
   bool curvature_fallback_ = false;
   std::string warning_;
+  // full_batch: the last step's accepted trial, the forward at the current parameters (with its graph), its
+  // updates of the buffers, and the version of each parameter and buffer when it was kept: reused only if none changed since.
+  torch::Tensor kept_forward_;
+  TensorList kept_buffers_;  // the buffers as that forward left them (empty: it moved none)
+  std::vector<std::pair<int64_t, const void*>> kept_versions_;
 };
 
 // torch::save(optimizer, path) / torch::load(optimizer, path) support.

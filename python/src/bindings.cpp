@@ -68,6 +68,7 @@ py::dict stats_dict(const cdat::StepStats& s) {
     d[name.c_str()] = value;
   }
   d["curvature_fallback"] = s.curvature_fallback;
+  d["reused_forward"] = s.reused_forward;
   d["warning"] = s.warning;
   return d;
 }
@@ -193,6 +194,7 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("measure_curvature_every", &cdat::TunedOptimizerOptions::measure_curvature_every)
       .def_readwrite("write_grad", &cdat::TunedOptimizerOptions::write_grad)
       .def_readwrite("same_randomness_in_trials", &cdat::TunedOptimizerOptions::same_randomness_in_trials)
+      .def_readwrite("full_batch", &cdat::TunedOptimizerOptions::full_batch)
       .def_readwrite("clip_norm", &cdat::TunedOptimizerOptions::clip_norm);
 
   py::class_<cdat::ParamGroup>(m, "ParamGroup")

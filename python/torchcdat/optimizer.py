@@ -66,6 +66,13 @@ class TunedOptimizer(torch.optim.Optimizer):
         same_randomness_in_trials: the closure calls after the step's own forward (trust check, line-search
             trials, the parabola's forward) see the random numbers the own forward saw (the same dropout mask), and
             after the step torch's default generators are where the own forward left them (default True).
+        full_batch: every call of the closure evaluates the same function of the parameters (the whole training
+            set, no augmentation). A step's accepted trial (trust check, line search) then keeps its graph and is
+            the next step's forward: one forward pass a step fewer, the same results bit for bit. The closure is
+            then not called for a step's own loss (last_stats["reused_forward"]): its last call in the previous
+            step was at the current parameters. A step whose forward drew random numbers (dropout) keeps nothing,
+            nor one after a parameter or buffer changed in place between steps. Default False: with mini batches
+            each closure is another batch.
         buffers: tensors the closure's forward updates in place, e.g. model.buffers() (BatchNorm's running
             statistics): restored after each trial forward, so that a step moves them once (default: none).
         process_group: a torch.distributed process group (e.g. torch.distributed.group.WORLD under torchrun): this
@@ -160,7 +167,8 @@ class TunedOptimizer(torch.optim.Optimizer):
         """What the last step measured: step, loss, lr, slope (gᵀu), curvature (uᵀHu), grad_norm, direction_norm,
         trials, search_failed (linesearch, CDAT's trust check), non_descent, actual_change (f(w + ηu) − f(w) when
         the tuner evaluated it: CDAT's trust check), curvature_fallback (parabola: this step measured uᵀHu exactly
-        instead), warning, and the tuner's own values (the C++ Tuner::report_names(): CDAT's numerator,
+        instead), reused_forward (full_batch: the closure was not called for this step's loss, the last step's
+        accepted trial was that forward), warning, and the tuner's own values (the C++ Tuner::report_names(): CDAT's numerator,
         denominator, curvature_floored and growth_capped, 1.0 or 0.0) (NaN: not measured)."""
         return self._core.last_stats()
 

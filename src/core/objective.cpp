@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <utility>
 
 namespace cdat {
 namespace {
@@ -41,10 +42,18 @@ Objective::Objective(TensorList params, LossClosure closure, DataParallel data_p
   }
 }
 
-void Objective::evaluate(bool keep_graph_for_curvature) {
+Objective::~Objective() {
+  try {
+    restore_evaluated_point();
+  } catch (...) {  // a destructor must not throw; a copy between tensors of one shape does not fail
+  }
+}
+
+void Objective::evaluate(bool keep_graph_for_curvature, torch::Tensor forward) {
+  restore_evaluated_point();
   release_graph();
   snapshot_.clear();
-  torch::Tensor loss = closure_();
+  torch::Tensor loss = forward.defined() ? std::move(forward) : closure_();
   if (!loss.defined() || loss.numel() != 1) {
     throw InvalidOption("cdat: the closure must return a scalar loss tensor");
   }
@@ -67,6 +76,7 @@ TensorList Objective::hvp(const TensorList& v, bool keep_graph) {
 }
 
 TensorList Objective::local_hvp(const TensorList& v, bool keep_graph) {
+  restore_evaluated_point();
   TORCH_CHECK(has_graph_, "cdat::Objective::hvp needs evaluate(true) first");
   // Hv = ∇_w (gᵀv) with v held constant.
   std::vector<torch::Tensor> parts;
@@ -85,6 +95,7 @@ double Objective::curvature(const TensorList& u, bool keep_graph) {
 }
 
 double Objective::curvature_forward_over_reverse(const TensorList& u) {
+  restore_evaluated_point();
   const DualLevel dual;
   // LibTorch's backward formulas propagate tangents through their saved tensors at level 0 only.
   TORCH_CHECK(dual.level() == 0, "cdat: forward-over-reverse needs forward-AD level 0 (another level is open)");
@@ -109,6 +120,7 @@ double Objective::curvature_forward_over_reverse(const TensorList& u) {
 // exact, w + ηu − ηu is not).
 template <typename F>
 auto Objective::at_shifted_point(const TensorList& u, double eta, F&& evaluate) {
+  restore_evaluated_point();
   if (snapshot_.empty()) snapshot_ = clone_detached(params_);
   add_scaled_(params_, u, eta);
   try {
@@ -130,6 +142,40 @@ TensorList Objective::gradient_at(const TensorList& u, double eta) {
   return data_parallel_.weighted_sum(at_shifted_point(u, eta, [&] {
     return grad_or_zeros(closure_(), params_, /*retain_graph=*/false, /*create_graph=*/false);
   }));
+}
+
+double Objective::trial_value_at(const TensorList& u, double eta) {
+  restore_evaluated_point();
+  if (snapshot_.empty()) snapshot_ = clone_detached(params_);
+  add_scaled_(params_, u, eta);  // the arithmetic of the update w ← w + ηu (optimizer.cpp)
+  trial_pending_ = true;
+  trial_eta_ = eta;
+  try {
+    torch::AutoGradMode with_graph(true);
+    trial_forward_ = closure_();
+    return data_parallel_.weighted_sum(trial_forward_.item<double>());
+  } catch (...) {
+    restore_evaluated_point();
+    throw;
+  }
+}
+
+torch::Tensor Objective::take_trial(double eta) {
+  if (!trial_pending_ || trial_eta_ != eta) {
+    restore_evaluated_point();
+    return {};
+  }
+  trial_pending_ = false;
+  return std::exchange(trial_forward_, torch::Tensor());
+}
+
+// Copying back is exact, w + ηu − ηu is not. The kept forward's graph goes with it: it saved the moved
+// parameters, which the copy overwrites.
+void Objective::restore_evaluated_point() {
+  if (!trial_pending_) return;
+  trial_forward_ = torch::Tensor();
+  trial_pending_ = false;
+  copy_(params_, snapshot_);
 }
 
 void Objective::release_graph() {

@@ -57,8 +57,14 @@ void check_update_stays_finite(const TensorList& params, const TensorList& u, do
 class LazyStepContext final : public StepContext {
  public:
   using CurvatureFn = std::function<double()>;
-  LazyStepContext(int64_t step, Objective& objective, const TensorList& direction, CurvatureFn curvature)
-      : step_(step), objective_(objective), direction_(direction), compute_curvature_(std::move(curvature)) {}
+  // `keep_trials`: the tuner's trials are trial_value_at (their forward may become the next step's).
+  LazyStepContext(int64_t step, Objective& objective, const TensorList& direction, CurvatureFn curvature,
+                  bool keep_trials)
+      : step_(step),
+        objective_(objective),
+        direction_(direction),
+        compute_curvature_(std::move(curvature)),
+        keep_trials_(keep_trials) {}
 
   int64_t step() const override { return step_; }
   double loss() override { return objective_.loss(); }
@@ -77,7 +83,9 @@ class LazyStepContext final : public StepContext {
     }
     return curvature_;
   }
-  double value_at(double eta) override { return objective_.value_at(direction_, eta); }
+  double value_at(double eta) override {
+    return keep_trials_ ? objective_.trial_value_at(direction_, eta) : objective_.value_at(direction_, eta);
+  }
 
   double measured_curvature() const { return curvature_; }
 
@@ -86,6 +94,7 @@ class LazyStepContext final : public StepContext {
   Objective& objective_;
   const TensorList& direction_;
   CurvatureFn compute_curvature_;
+  bool keep_trials_;
   double slope_ = kNotMeasured;
   double direction_sq_norm_ = kNotMeasured;
   double curvature_ = kNotMeasured;
@@ -106,6 +115,16 @@ std::vector<ParamGroup> trainable_groups(std::vector<ParamGroup> groups) {
     group.params = std::move(trained);
   }
   return groups;
+}
+
+// Each tensor's version counter and storage: an in-place change through torch moves the one, a new
+// storage the other.
+std::vector<std::pair<int64_t, const void*>> versions(const TensorList& params, const TensorList& buffers) {
+  std::vector<std::pair<int64_t, const void*>> out;
+  for (const TensorList* list : {&params, &buffers}) {
+    for (const auto& t : *list) out.emplace_back(t._version(), t.data_ptr());
+  }
+  return out;
 }
 
 TensorList all_params(const std::vector<ParamGroup>& groups) {
@@ -186,22 +205,52 @@ double TunedOptimizer::curvature(Objective& objective, const TensorList& u, doub
   return estimate.value;
 }
 
+// The last step's accepted trial, if it is still the forward at the current parameters (no parameter or
+// buffer changed since); dropped otherwise. Taken once.
+// Its buffer updates come back through set_data (step_closure.h: keep_last_trial).
+torch::Tensor TunedOptimizer::take_kept_forward() {
+  torch::Tensor forward = std::exchange(kept_forward_, torch::Tensor());
+  const TensorList buffers = std::exchange(kept_buffers_, TensorList());
+  if (!forward.defined() || versions(params_, options_.buffers) != kept_versions_) return {};
+  for (size_t i = 0; i < buffers.size(); ++i) options_.buffers[i].set_data(buffers[i]);
+  return forward;
+}
+
+void TunedOptimizer::keep_forward(torch::Tensor forward, TensorList buffers) {
+  kept_forward_ = std::move(forward);
+  kept_buffers_ = std::move(buffers);
+  kept_versions_ = versions(params_, options_.buffers);
+}
+
 torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   detail::StepClosure step_closure(closure, params_, options_.buffers, options_.same_randomness_in_trials);
   Objective objective(params_, step_closure.closure(), options_.data_parallel);
   const bool wants_curvature = tuner_->needs_curvature() || measures_curvature_this_step();
-  objective.evaluate(wants_curvature && curvature_->needs_gradient_graph(steps_));
+  torch::Tensor kept_forward = take_kept_forward();
+  const bool reused_forward = kept_forward.defined();
+  if (reused_forward) step_closure.adopt_own_forward();
+  objective.evaluate(wants_curvature && curvature_->needs_gradient_graph(steps_), std::move(kept_forward));
 
   TensorList u = direction_->compute(params_, transformed_gradient(objective.gradient()));
   for (auto& transform : update_transforms_) transform->apply(params_, u);
+  // full_batch: an accepted trial at w + ηu is the next step's forward, unless this one drew random numbers
+  // (the next one would draw others).
+  const bool keep_trials = options_.full_batch && !step_closure.own_forward_drew_random_numbers();
   // ‖u‖² comes from the context, which computes it at most once per step.
-  LazyStepContext context(steps_, objective, u, [&] { return curvature(objective, u, context.direction_sq_norm()); });
+  LazyStepContext context(
+      steps_, objective, u, [&] { return curvature(objective, u, context.direction_sq_norm()); }, keep_trials);
   if (measures_curvature_this_step()) context.curvature();
   const double lr = tuner_->learning_rate(context);
   objective.release_graph();
-  check_update_stays_finite(params_, u, lr, steps_);
+  check_update_stays_finite(objective.evaluated_params(), u, lr, steps_);
 
-  add_scaled_(params_, u, lr);  // w ← w + η u
+  torch::Tensor accepted_trial = objective.take_trial(lr);  // when defined, the parameters are at w + ηu
+  TensorList trial_buffers;
+  if (accepted_trial.defined()) {
+    trial_buffers = step_closure.keep_last_trial();
+  } else {
+    add_scaled_(params_, u, lr);  // w ← w + η u (trial_value_at computes the same)
+  }
   if (options_.write_grad) write_gradient(objective.gradient());
 
   StepStats stats;
@@ -214,12 +263,14 @@ torch::Tensor TunedOptimizer::step(const LossClosure& closure) {
   stats.direction_norm = std::sqrt(context.direction_sq_norm());
   stats.tuner = tuner_->report();
   stats.curvature_fallback = std::exchange(curvature_fallback_, false);
+  stats.reused_forward = reused_forward;
   stats.warning = std::move(warning_);
   warning_.clear();
   stats_ = stats;
   curvature_->after_step(objective.gradient(), u, lr);
   last_direction_ = u;
   ++steps_;
+  if (accepted_trial.defined()) keep_forward(std::move(accepted_trial), std::move(trial_buffers));
   return torch::tensor(objective.loss(), torch::kFloat64);
 }
 
@@ -269,6 +320,8 @@ void TunedOptimizer::load(torch::serialize::InputArchive& archive) {
   read_transforms(archive, "update_transform", update_transforms_);
   steps_ = steps.item<int64_t>();
   curvature_->load(archive);
+  kept_forward_ = torch::Tensor();  // the next step evaluates the loaded state afresh
+  kept_buffers_.clear();
 }
 
 torch::serialize::OutputArchive& operator<<(torch::serialize::OutputArchive& archive, const TunedOptimizer& optimizer) {

@@ -53,11 +53,25 @@ StepClosure::StepClosure(const LossClosure& closure, const TensorList& params, c
 }
 
 StepClosure::~StepClosure() {
-  if (after_own_forward_.empty()) return;
   try {
-    set_generator_states(after_own_forward_);
-  } catch (...) {  // a destructor must not throw; setting a state taken from the same generator cannot fail
+    restore_buffers();
+    if (!after_own_forward_.empty()) set_generator_states(after_own_forward_);
+  } catch (...) {  // a destructor must not throw; a state or copy taken from the same objects cannot fail
   }
+}
+
+void StepClosure::adopt_own_forward() {
+  before_own_forward_ = generator_states();
+  calls_ = 1;
+}
+
+bool StepClosure::own_forward_drew_random_numbers() {
+  if (generators_.empty()) return true;
+  take_state_after_own_forward();
+  for (size_t i = 0; i < generators_.size(); ++i) {
+    if (!torch::equal(before_own_forward_[i], after_own_forward_[i])) return true;
+  }
+  return false;
 }
 
 LossClosure StepClosure::closure() {
@@ -85,22 +99,42 @@ torch::Tensor StepClosure::own_forward() {
   return loss;
 }
 
+// Taken at the first trial (or question), not after every own forward: nothing in between draws random
+// numbers or moves a buffer, and a step without trials then copies nothing.
+void StepClosure::take_state_after_own_forward() {
+  if (took_state_after_own_forward_) return;
+  after_own_forward_ = generator_states();
+  buffers_after_own_forward_ = clone_detached(buffers_);
+  took_state_after_own_forward_ = true;
+}
+
+// Restored before the next trial or at the end of the step rather than right after a trial: a kept trial's
+// graph saved the buffers as that forward left them (BatchNorm's running statistics), and a copy would
+// invalidate it.
+void StepClosure::restore_buffers() {
+  if (!buffers_moved_ || buffers_.empty()) return;
+  TensorList buffers = buffers_;  // handles to the same tensors
+  copy_(buffers, buffers_after_own_forward_);
+  buffers_moved_ = false;
+}
+
+TensorList StepClosure::keep_last_trial() {
+  TensorList moved;
+  if (!buffers_moved_ || buffers_.empty()) return moved;
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    moved.push_back(buffers_[i].detach());  // the same storage and version counter
+    buffers_[i].set_data(buffers_after_own_forward_[i]);
+  }
+  buffers_moved_ = false;
+  return moved;
+}
+
 torch::Tensor StepClosure::trial() {
-  if (!took_state_after_own_forward_) {
-    // Taken at the first trial, not after every own forward: nothing in between draws random numbers or moves a
-    // buffer, and a step without trials then copies nothing.
-    after_own_forward_ = generator_states();
-    buffers_after_own_forward_ = clone_detached(buffers_);
-    took_state_after_own_forward_ = true;
-  }
+  take_state_after_own_forward();
+  restore_buffers();
   set_generator_states(before_own_forward_);
-  torch::Tensor loss = closure_();
-  if (!buffers_.empty()) {
-    torch::NoGradGuard no_grad;
-    TensorList buffers = buffers_;  // handles to the same tensors
-    copy_(buffers, buffers_after_own_forward_);
-  }
-  return loss;
+  buffers_moved_ = true;
+  return closure_();
 }
 
 std::vector<torch::Tensor> StepClosure::generator_states() {

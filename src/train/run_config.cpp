@@ -400,6 +400,9 @@ TunedOptimizerOptions optimizer_options(const RunConfig& c) {
   o.measure_curvature_every = c.sharpness_every;  // the sharpness steps' rows get the curvature too
   o.curvature_mode = c.curvature_mode;  // a registered estimator's name, checked by validate(CurvatureOptions)
   o.curvature_every = c.curvature_every;
+  // Full batch: each step's closure is the whole (shard of the) training set, without augmentation, so an
+  // accepted trust-check or line-search trial serves as the next step's forward (the same results).
+  o.full_batch = c.batch_size == 0;
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "data/cifar10.h"
 #include "data/idx.h"
@@ -249,6 +250,7 @@ class Training {
   const std::shared_ptr<Collective> collective_;  // null: a single process
   const int rank_, world_;
   DataParallel batch_share_;  // this rank's share of each step's batch
+  torch::Tensor last_closure_outputs_;  // the outputs of the last closure call (full batch: at the next w_t)
   Prepared data_;
   std::shared_ptr<models::Model> model_;
   models::LossKind loss_kind_;
@@ -400,10 +402,12 @@ double Training::loss_on(const Batch& batch) const {
 bool Training::take_step(int64_t step, MetricsRow& row) {
   const Batch batch = step_batch(step);
   const torch::Tensor &batch_x = batch.inputs, &batch_y = batch.labels;
-  torch::Tensor first_outputs;  // outputs of the step's own forward pass (not linesearch trials)
+  torch::Tensor first_outputs;  // outputs of the step's first closure call
+  const torch::Tensor previous_last_outputs = std::exchange(last_closure_outputs_, torch::Tensor());
   auto closure = [&] {
     auto outputs = model_->forward(batch_x);
     if (!first_outputs.defined()) first_outputs = outputs.detach();
+    last_closure_outputs_ = outputs.detach();
     return models::compute_loss(loss_kind_, outputs, batch_y);
   };
   try {
@@ -413,7 +417,10 @@ bool Training::take_step(int64_t step, MetricsRow& row) {
     summary_.diverged_reason = fmt::format("step {}: {}", step, e.what());
     return false;
   }
-  row.train_acc = batch_share_.weighted_sum(models::accuracy(first_outputs, batch_y));
+  // The outputs at w_t: the step's own forward, which is the first call, or, when the step reused the last
+  // step's accepted trial (full batch), that step's last call.
+  const torch::Tensor& own_outputs = optimizer_->last_stats().reused_forward ? previous_last_outputs : first_outputs;
+  row.train_acc = batch_share_.weighted_sum(models::accuracy(own_outputs, batch_y));
   return true;
 }
 
