@@ -10,6 +10,7 @@
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -188,6 +189,103 @@ cdat::CdatOptions cdat_options(double sigma) {
 
 std::unique_ptr<cdat::Tuner> curvature_rows_tuner() { return std::make_unique<cdat::CdatTuner>(cdat_options(2.0)); }
 
+// What a user gets without flags: `cdat train --tuner cdat` (the CLI's RunConfig defaults, which are the
+// library's), in full batch (TunedOptimizerOptions::full_batch: an accepted trust-check trial is the next
+// step's forward) or on mini batches of 256 (each step another batch, no reuse), without the CLI's
+// diagnostics (sharpness_every = 0). `change` edits the configuration (the split into parts).
+cdat::train::RunConfig default_cdat_run(int64_t batch_size) {
+  cdat::train::RunConfig c;
+  c.tuner = "cdat";
+  c.batch_size = batch_size;
+  c.sharpness_every = 0;
+  return c;
+}
+
+constexpr int64_t kMiniBatch = 256;
+
+// The batch of step k: the whole workload (full batch) or its k-th slice of batch_size examples, cycling.
+struct Batches {
+  Workload& w;
+  int64_t batch_size;  // 0: full batch
+  torch::Tensor loss(int64_t step, LossKind kind) const {
+    if (batch_size == 0) return w.loss(kind);
+    const int64_t start = (step * batch_size) % w.x.size(0);
+    return cdat::models::compute_loss(kind, w.model->forward(w.x.narrow(0, start, batch_size)),
+                                      w.y.narrow(0, start, batch_size));
+  }
+};
+
+// Steps with the options of `config`; the parts of a step are counters: the step's own forward and the trial
+// forwards (trust check, parabola, line search), in ms a step, the trial forwards a step, and the share of steps
+// whose own forward was the last step's accepted trial (full batch). The rest of a step (backward, curvature,
+// direction, bookkeeping) is its time less these.
+void run_config_steps(benchmark::State& state, const std::string& name, const cdat::train::RunConfig& config,
+                      bool reuse = true) {
+  auto& w = workload(name);
+  auto params = w.model->parameters();
+  auto saved = cdat::clone_detached(params);
+  // NanoLM's workload has 32 sequences: its mini batches are a quarter of it.
+  const Batches batches{w, std::min(config.batch_size, w.x.size(0) / 4)};
+  cdat::TunedOptimizerOptions options = cdat::train::optimizer_options(config);
+  options.full_batch = options.full_batch && reuse;
+  cdat::TunedOptimizer optimizer(params, cdat::make_direction(config.optimizer, cdat::train::direction_options(config)),
+                                 cdat::make_tuner(config.tuner, cdat::train::tuner_options(config)), options);
+  int64_t step = 0;
+  std::vector<double> call_seconds;
+  auto closure = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    torch::Tensor loss = batches.loss(step, LossKind::CrossEntropy);
+    call_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return loss;
+  };
+  optimizer.step(closure);  // untimed: the first step (no η_{t−1}, nothing kept)
+  ++step;
+  double own = 0, trial = 0, trial_calls = 0, reused = 0;
+  for (auto _ : state) {
+    call_seconds.clear();
+    optimizer.step(closure);
+    ++step;
+    const bool reused_forward = optimizer.last_stats().reused_forward;
+    for (size_t i = 0; i < call_seconds.size(); ++i) {
+      const bool own_forward = i == 0 && !reused_forward;
+      (own_forward ? own : trial) += call_seconds[i];
+      trial_calls += own_forward ? 0 : 1;
+    }
+    reused += reused_forward ? 1 : 0;
+  }
+  const auto per_step = benchmark::Counter::kAvgIterations;
+  state.counters["own_fwd_ms"] = benchmark::Counter(1e3 * own, per_step);
+  state.counters["trial_fwd_ms"] = benchmark::Counter(1e3 * trial, per_step);
+  state.counters["trial_fwds"] = benchmark::Counter(trial_calls, per_step);
+  state.counters["reused"] = benchmark::Counter(reused, per_step);
+  cdat::copy_(params, saved);
+}
+
+cdat::train::RunConfig with(cdat::train::RunConfig c, const std::function<void(cdat::train::RunConfig&)>& change) {
+  change(c);
+  return c;
+}
+
+void BM_CdatDefaultStep(benchmark::State& s, std::string n) { run_config_steps(s, n, default_cdat_run(0)); }
+// Its parts, by difference: without reuse (torchcdat without full_batch=True), without the trust check, and
+// the default before issue 25 (exact curvature on every step, no reuse: BM_CdatTrustEveryStep).
+void BM_CdatDefaultNoReuseStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, default_cdat_run(0), /*reuse=*/false);
+}
+void BM_CdatDefaultNoTrustStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, with(default_cdat_run(0), [](auto& c) { c.trust_check = "off"; }));
+}
+void BM_CdatDefaultExactStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, with(default_cdat_run(0), [](auto& c) { c.curvature_mode = "exact"; }));
+}
+// Mini batches of kMiniBatch examples: GD and the defaults, each step on the next batch.
+void BM_GdMiniBatchStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, with(default_cdat_run(kMiniBatch), [](auto& c) { c.tuner = "constant"; }));
+}
+void BM_CdatDefaultMiniBatchStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, default_cdat_run(kMiniBatch));
+}
+
 void BM_GdStep(benchmark::State& s, std::string n) {
   run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); });
 }
@@ -295,6 +393,12 @@ const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string
     {"GdStep", BM_GdStep},
     {"CdatStep", BM_CdatStep},
     {"CdatTrustEveryStep", BM_CdatTrustEveryStep},
+    {"CdatDefaultStep", BM_CdatDefaultStep},
+    {"CdatDefaultNoReuseStep", BM_CdatDefaultNoReuseStep},
+    {"CdatDefaultNoTrustStep", BM_CdatDefaultNoTrustStep},
+    {"CdatDefaultExactStep", BM_CdatDefaultExactStep},
+    {"GdMiniBatchStep", BM_GdMiniBatchStep},
+    {"CdatDefaultMiniBatchStep", BM_CdatDefaultMiniBatchStep},
     {"CdatSecantStep", BM_CdatSecantStep},
     {"CdatFiniteDifferenceStep", BM_CdatFiniteDifferenceStep},
     {"CdatParabolaStep", BM_CdatParabolaStep},
@@ -328,7 +432,12 @@ int main(int argc, char** argv) {
     }
     for (const auto& [label, num, den] : std::vector<std::tuple<std::string, std::string, std::string>>{
              {"CDAT step / GD step", "CdatStep", "GdStep"},
-             {"CDAT step, default options (trust check every step) / GD step", "CdatTrustEveryStep", "GdStep"},
+             {"CDAT exact, trust check every step, no reuse (the default before issue 25) / GD step", "CdatTrustEveryStep", "GdStep"},
+             {"CDAT, default options (cdat train --tuner cdat, full batch) / GD step", "CdatDefaultStep", "GdStep"},
+             {"  the same without reuse of the accepted trial / GD step", "CdatDefaultNoReuseStep", "GdStep"},
+             {"  the same without the trust check / GD step", "CdatDefaultNoTrustStep", "GdStep"},
+             {"  the same with exact curvature / GD step", "CdatDefaultExactStep", "GdStep"},
+             {"CDAT, default options, mini batch 256 / GD step, mini batch 256", "CdatDefaultMiniBatchStep", "GdMiniBatchStep"},
              {"CDAT secant step / GD step", "CdatSecantStep", "GdStep"},
              {"CDAT finite-difference step / GD step", "CdatFiniteDifferenceStep", "GdStep"},
              {"CDAT parabola step / GD step", "CdatParabolaStep", "GdStep"},

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <vector>
 
 namespace cdat {
@@ -163,6 +164,30 @@ TEST(TrialClosure, AClosureThatCallsBackwardIsRefusedAndChangesNothing) {
   EXPECT_EQ(optimizer.steps(), 0);
   optimizer.step(loss);  // the optimizer stays usable
   EXPECT_EQ(optimizer.steps(), 1);
+}
+
+// The parabola's unreliable estimate falls back to exact curvature, which evaluates again with the gradient
+// graph (a trial forward that moves the running statistics) and differentiates that graph twice. Restoring the
+// buffers right after that forward, in place, invalidated its graph ("modified by an inplace operation": every
+// BatchNorm network with the parabola crashed at its first fallback); they are restored before the next trial
+// or at the end of the step instead.
+TEST(TrialClosure, TheParabolasExactFallbackWorksWithBatchNorm) {
+  BatchNormNet model;
+  model.net->to(torch::kFloat32);
+  model.x = model.x.to(torch::kFloat32);
+  model.y = model.y.to(torch::kFloat32);
+  const TensorList expected = buffers_after_one_forward(model);
+  TunedOptimizerOptions options;
+  options.buffers = model.net->buffers();
+  options.curvature_mode = "parabola";
+  TunedOptimizer optimizer(model.net->parameters(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(),
+                           options);
+  // Shifted by 1e4, float32 loss values round at ~1e-3: the parabola's second-order term is below their noise.
+  const LossClosure shifted = [&] { return torch::mse_loss(model.net->forward(model.x), model.y) + 1e4f; };
+  optimizer.step(shifted);
+  ASSERT_TRUE(optimizer.last_stats().curvature_fallback) << "the parabola did not fall back: the test tests nothing";
+  EXPECT_TRUE(std::isfinite(optimizer.last_stats().curvature));
+  expect_equal(model.net->buffers(), expected);
 }
 
 }  // namespace
