@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
   } else {
     step_size = std::make_unique<cdat::CdatTuner>();
   }
-  cdat::TunedOptimizer optimizer(model->parameters(), std::make_unique<cdat::GradientDescent>(), std::move(step_size));
+  cdat::TunedOptimizerOptions options;
+  options.curvature_mode = "exact";  // the curvature of bench/peer/cdat_loop.py, the loop compared with
+  cdat::TunedOptimizer optimizer(model->parameters(), std::make_unique<cdat::GradientDescent>(), std::move(step_size),
+                                 options);
   auto closure = [&] { return torch::nn::functional::cross_entropy(model->forward(x), y); };
   const double baseline_mib = status_mib("VmRSS");
   reset_peak_rss();

@@ -144,13 +144,14 @@ std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const Tuner
   return optimizer;
 }
 
-// Steps of GD + a tuner; the parameters are restored afterwards so that runs do not drift the workload.
+// Steps of GD + a tuner (exact curvature unless `options` says otherwise: the rows below name their mode); the
+// parameters are restored afterwards so that runs do not drift the workload.
 // A run that diverges (NonFiniteError: the lagged secant with σ = 1 does on NanoLM) restarts from the
 // saved parameters with a fresh optimizer, untimed; the counter `restarts` says how often. A label names
 // a forward-AD fallback (forward-over-reverse then measured exact double backward); the counter
 // `fallbacks` the share of parabola steps that measured exactly instead.
 void run_steps(benchmark::State& state, const std::string& name, const TunerFactory& make_tuner,
-               const cdat::TunedOptimizerOptions& options = {}, LossKind loss = LossKind::CrossEntropy) {
+               const cdat::TunedOptimizerOptions& options = with_mode("exact"), LossKind loss = LossKind::CrossEntropy) {
   auto& w = workload(name);
   auto params = w.model->parameters();
   auto saved = cdat::clone_detached(params);
@@ -328,7 +329,7 @@ void BM_GdStepMse(benchmark::State& s, std::string n) {
   run_steps(s, n, [] { return std::make_unique<cdat::ConstantTuner>(0.01); }, {}, LossKind::MSE);
 }
 void BM_CdatStepMse(benchmark::State& s, std::string n) {
-  run_steps(s, n, [] { return curvature_rows_tuner(); }, {}, LossKind::MSE);
+  run_steps(s, n, [] { return curvature_rows_tuner(); }, with_mode("exact"), LossKind::MSE);
 }
 void BM_CdatForwardStepMse(benchmark::State& s, std::string n) {
   run_steps(s, n, [] { return curvature_rows_tuner(); },

@@ -67,7 +67,7 @@ def timed_steps(step, steps):
 
 def torchcdat_ms_per_step(x, y, width, steps):
     model = model_like_peer_loop(width)
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat", curvature_mode="exact")
     closure = lambda: F.cross_entropy(model(x), y)  # noqa: E731
     for _ in range(3):  # warm-up, as peer_loop
         optimizer.step(closure)
@@ -117,7 +117,7 @@ def same_process_ms_per_step(steps, width, samples, threads):
     x, y = peer.load(samples)
     reference, model = model_like_peer_loop(width), model_like_peer_loop(width)
     params = list(reference.parameters())
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat")
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat", curvature_mode="exact")
     in_closure = [0.0]
 
     def closure():

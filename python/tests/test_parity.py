@@ -166,7 +166,8 @@ def test_torchcdat_matches_the_pytorch_loop_of_bench_peer(repo):
     model.load_state_dict(reference.state_dict())
     params = list(reference.parameters())
     # the paper's rule, as the loop: none of CdatTuner's safeguards
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=torchcdat.CdatTuner.paper_rule(2.0))
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=torchcdat.CdatTuner.paper_rule(2.0),
+                                         curvature_mode="exact")  # the peer loop's curvature
     worst = 0.0
     for step in range(STEPS):
         loss, eta = peer.cdat_step(reference, params, x, y)

@@ -48,7 +48,7 @@ def step_stats(tuner):
 
 def test_last_stats_has_the_tuners_own_values_and_the_shared_ones():
     shared = {"step", "loss", "lr", "slope", "curvature", "grad_norm", "direction_norm", "trials", "search_failed",
-              "non_descent", "actual_change", "curvature_fallback", "warning"}
+              "non_descent", "actual_change", "curvature_fallback", "reused_forward", "warning"}
     cdat = step_stats("cdat")
     assert set(cdat) == shared | {"numerator", "denominator", "curvature_floored", "growth_capped"}
     assert cdat["numerator"] == pytest.approx(-cdat["slope"])

@@ -137,3 +137,33 @@ def test_the_refusal_survives_load_state_dict():
     optimizer.load_state_dict(optimizer.state_dict())
     with pytest.raises(torchcdat.InvalidOption, match=r"ScheduleTuner"):
         torch.optim.lr_scheduler.StepLR(optimizer, 10)
+
+
+def train_batch_norm_net(full_batch, curvature_mode, steps=10):
+    """GD + CDAT (defaults: trust check every step) on the BatchNorm net; each step's stats, closure calls, and the
+    final parameters and buffers."""
+    model = batch_norm_net()
+    optimizer = torchcdat.CDAT(model.parameters(), buffers=list(model.buffers()), full_batch=full_batch,
+                               curvature_mode=curvature_mode)
+    calls = []
+    closure = lambda: calls.append(1) or F.mse_loss(model(X), Y)  # noqa: E731 — the loss only
+    stats = []
+    for _ in range(steps):
+        optimizer.step(closure)
+        stats.append(dict(optimizer.last_stats))
+    return stats, len(calls), [p.detach().clone() for p in model.parameters()], [b.clone() for b in model.buffers()]
+
+
+@pytest.mark.parametrize("curvature_mode", ["parabola", "exact"])
+def test_full_batch_reuses_the_accepted_trial_with_bit_identical_results(curvature_mode):
+    """full_batch=True: the accepted trust-check trial is the next step's forward; everything else is the same bit
+    for bit, BatchNorm's running statistics included (tests/core/full_batch_test.cpp on the C++ side)."""
+    plain, plain_calls, plain_params, plain_buffers = train_batch_norm_net(False, curvature_mode)
+    reused, reused_calls, reused_params, reused_buffers = train_batch_norm_net(True, curvature_mode)
+    for a, b in zip(plain, reused):
+        assert (a["loss"], a["lr"], a["trials"]) == (b["loss"], b["lr"], b["trials"])
+    assert all(torch.equal(a, b) for a, b in zip(plain_params + plain_buffers, reused_params + reused_buffers))
+    saved = sum(s["reused_forward"] for s in reused)
+    assert not any(s["reused_forward"] for s in plain)
+    assert saved == sum(1 for s in plain[:-1] if s["trials"] > 0 and s["lr"] > 0) and saved >= len(plain) // 2
+    assert reused_calls == plain_calls - saved

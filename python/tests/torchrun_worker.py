@@ -46,7 +46,10 @@ def tuner(case):
 
 def run(case, model, closure, **data_parallel):
     """STEPS steps of GD + the case's tuner; the losses, learning rates and final parameters."""
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=tuner(case), **data_parallel)
+    # Exact curvature: its reductions over ranks round within AGREEMENT of one process's; the default parabola takes
+    # differences of loss values, which amplify that rounding by a factor the run sets (|f|/(h²·uᵀHu)).
+    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner=tuner(case), curvature_mode="exact",
+                                         **data_parallel)
     losses, lrs = [], []
     for step in range(STEPS):
         losses.append(optimizer.step(lambda: closure(step)).item())

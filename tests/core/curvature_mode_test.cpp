@@ -398,7 +398,7 @@ TEST(CurvatureMode, AmortisedParabolaResumesExactly) {
 // measure_curvature_every = 3 with a tuner that needs no curvature: measured on steps 0, 3, 6 only.
 TEST(CurvatureMode, DiagnosticCurvatureOnlyOnItsSteps) {
   Quadratic q({0.5, 2.0, 9.0}, /*seed=*/27);
-  TunedOptimizerOptions o;
+  TunedOptimizerOptions o = mode("exact");
   o.measure_curvature_every = 3;
   TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::make_unique<ConstantTuner>(0.05), o);
   for (int t = 0; t < 7; ++t) {

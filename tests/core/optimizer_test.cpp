@@ -95,7 +95,9 @@ TEST(TunedOptimizer, ReportedCurvatureIsDenseUHU) {
   TinyMlp m;
   auto H = testing::dense_hessian(m.params(), m.closure());
   auto g = testing::flat_gradient(m.params(), m.closure());
-  TunedOptimizer optimizer(m.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>());
+  TunedOptimizerOptions exact;
+  exact.curvature_mode = "exact";
+  TunedOptimizer optimizer(m.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), exact);
   optimizer.step(m.closure());
   const auto& s = optimizer.last_stats();
   auto u = -g;
@@ -169,8 +171,10 @@ TEST(TunedOptimizer, WorksInFloat32AndFloat64) {
   TinyMlp m64(3, 16, 2, 32, /*seed=*/7, torch::kFloat64);
   m64.x = m32.x.to(torch::kFloat64);
   m64.y = m32.y.to(torch::kFloat64);
-  TunedOptimizer opt64(m64.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>());
-  TunedOptimizer opt32(m32.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>());
+  TunedOptimizerOptions exact;
+  exact.curvature_mode = "exact";  // the float32 run follows float64's within the rounding of exact uᵀHu
+  TunedOptimizer opt64(m64.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), exact);
+  TunedOptimizer opt32(m32.params(), std::make_unique<GradientDescent>(), std::make_unique<CdatTuner>(), exact);
   double first = 0.0;
   for (int t = 0; t < 30; ++t) {
     SCOPED_TRACE("step " + std::to_string(t));

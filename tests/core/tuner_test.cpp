@@ -49,7 +49,9 @@ OneStep gd_step(Quadratic& q, std::unique_ptr<Tuner> tuner) {
   OneStep s;
   s.w0 = q.w.detach().clone();
   s.u = -q.gradient_at(s.w0);
-  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::move(tuner));
+  TunedOptimizerOptions exact;
+  exact.curvature_mode = "exact";  // the tests below compare η with the closed form of the exact uᵀHu
+  TunedOptimizer optimizer(q.params(), std::make_unique<GradientDescent>(), std::move(tuner), exact);
   optimizer.step(q.closure());
   s.eta = optimizer.last_stats().lr;
   return s;

@@ -118,6 +118,9 @@ Trace train(const Scenario& s, std::shared_ptr<cdat::Collective> collective) {
   cdat::TunerOptions tuner_options;
   tuner_options.cdat.ema_beta = s.ema_beta;
   cdat::TunedOptimizerOptions options;
+  // Exact curvature: its reductions over ranks round within the tolerance of one process's. The default parabola
+  // takes differences of loss values, which amplify that rounding by a factor the run sets (|f|/(h²·uᵀHu)).
+  options.curvature_mode = "exact";
   options.measure_curvature = true;
   const int64_t global = s.batch > 0 ? s.batch : kExamples;
   const int64_t shard = shard_indices(s, 0, rank, world).size(0);

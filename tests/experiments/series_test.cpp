@@ -134,19 +134,26 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
 }
 
 // The names of finished runs do not change from one version to the next (a reproduction reuses them): these
-// two were computed by the code of c93e292, before the CLI's loss floor default went from 0 to −∞.
+// two were computed by the code of c93e292, before the CLI's loss floor default went from 0 to −∞, and with the
+// curvature of that time, exact (the experiments' workloads pin it: src/experiments/workloads.cpp).
 TEST(RunName, DoesNotChangeWhenADefaultOrALaterOptionChanges) {
   train::RunConfig constant;
   constant.tuner = "constant";
   constant.lr = 0.1;
+  constant.curvature_mode = "exact";
   EXPECT_EQ(run_name(constant), "mlp-gd-constant-lr0.1-b0-dedaec0e");
   train::RunConfig paper;
   paper.tuner = "cdat";
   paper.safeguards = false;
+  paper.curvature_mode = "exact";
   EXPECT_EQ(run_name(paper), "mlp-gd-cdat-s2-b0-335bb823");
+  // The default curvature since issue 25, the parabola, makes other runs: they have other names.
+  paper.curvature_mode = train::RunConfig{}.curvature_mode;
+  EXPECT_NE(run_name(paper), "mlp-gd-cdat-s2-b0-335bb823");
   // A CDAT run with safeguards is named by them: the new default loss floor renames it.
   train::RunConfig guarded;
   guarded.tuner = "cdat";
+  guarded.curvature_mode = "exact";
   EXPECT_NE(run_name(guarded), "mlp-gd-cdat-s2-b0-a63d99d8");
   guarded.loss_floor = 0.0;
   EXPECT_EQ(run_name(guarded), "mlp-gd-cdat-s2-b0-a63d99d8");

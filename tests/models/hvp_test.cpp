@@ -177,6 +177,7 @@ TEST_P(ModelHvpTest, ParabolaConvergesToDoubleBackwardAtItsOrder) {
   const LossClosure closure = m.loss;
   Model& model = *m.model;
   TunedOptimizerOptions o;
+  o.curvature_mode = "exact";
   const double exact = first_step_curvature(model, closure, o);
   o.curvature_mode = "parabola";
   for (const bool central : {false, true}) {

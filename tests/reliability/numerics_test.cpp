@@ -137,6 +137,7 @@ TEST(RunNumerics, MetricsRecordNonDescentAndZeroLearningRates) {
   c.steps = 30;
   c.measure_curvature = true;  // a non-descent step needs no curvature; log it on every row anyway
   c.safeguards = false;        // the paper's rule, which the rows are checked against
+  c.curvature_mode = "exact";  // and its curvature
   const auto s = run_training(c, {});
   ASSERT_FALSE(s.diverged) << s.diverged_reason;
   const auto m = read_metrics(c.out);

@@ -90,6 +90,7 @@ TEST(Runner, DivergenceEndsTheRunCleanly) {
 TEST(Runner, ForwardCurvatureModeFallsBackOnceOnCrossEntropy) {
   CDAT_REQUIRE_FASHION_MNIST();
   auto exact = small_run("forward_exact");
+  exact.curvature_mode = "exact";
   exact.steps = 4;
   exact.sharpness_every = 0;
   exact.loss = "ce";
