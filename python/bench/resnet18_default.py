@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """The default CDAT step on torchvision's ResNet-18 (batch normalisation) through torchcdat (issue 25): full batch,
 256 Fashion-MNIST images (the grey channel repeated three times), cross-entropy, 30 steps, per seed and base
-optimizer, with the parabola curvature (the default) and with exact curvature; both with the default safeguards,
+optimizer, with exact curvature and the parabola (the default), or the curvature modes of --modes; both with the default safeguards,
 the model's buffers given to the optimizer and full_batch=True. Prints one line per run (final loss, seconds a
 step, exact-curvature fallbacks, reused forwards) and per cell the parabola's final loss over exact's.
 
     python/bench/resnet18_default.py [--seeds 0,1,2] [--bases gd,adam] [--steps 30] [--train-size 256]
+                                     [--modes exact,parabola,parabola-central,exact@2]
 """
 import argparse
 import gzip
@@ -33,7 +34,10 @@ def load_fashion_mnist(folder, n):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def run(x, y, base, curvature_mode, seed, steps):
+def run(x, y, base, mode, seed, steps):
+    """MODE[@T]: curvature mode MODE with T intra-op threads (exact@2: exact with other rounding, the floor)."""
+    curvature_mode, _, threads = mode.partition("@")
+    torch.set_num_threads(int(threads or 1))
     torch.manual_seed(seed)
     model = torchvision.models.resnet18(num_classes=10)
     model.train()
@@ -59,22 +63,26 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--bases", default="gd,adam")
+    ap.add_argument("--modes", default="exact,parabola", help="curvature modes, the first the reference")
     a = ap.parse_args()
     torch.set_num_threads(1)
     x, y = load_fashion_mnist(a.data_dir, a.train_size)
+    modes = a.modes.split(",")
     print(f"torch intra-op threads {torch.get_num_threads()}, {a.train_size} images, {a.steps} steps", flush=True)
     for base in a.bases.split(","):
         ratios = []
         for seed in (int(s) for s in a.seeds.split(",")):
             results = {}
-            for mode in ("exact", "parabola"):
+            for mode in modes:
                 final, seconds, fallbacks, reused = run(x, y, base, mode, seed, a.steps)
                 results[mode] = final
                 print(f"{base:5s} seed {seed} {mode:9s} final loss {final:.4g}  {seconds:.2f} s/step  "
                       f"fallbacks {fallbacks}  reused forwards {reused}/{a.steps}", flush=True)
-            ratios.append(results["parabola"] / results["exact"])
-        print(f"{base}: parabola / exact per seed {', '.join(f'{r:.3g}' for r in ratios)}; "
-              f"median {statistics.median(ratios):.3g}", flush=True)
+            ratios.append([results[m] / results[modes[0]] for m in modes[1:]])
+        for i, mode in enumerate(modes[1:]):
+            per_seed = [r[i] for r in ratios]
+            print(f"{base}: {mode} / {modes[0]} per seed {', '.join(f'{r:.3g}' for r in per_seed)}; "
+                  f"median {statistics.median(per_seed):.3g}", flush=True)
 
 
 if __name__ == "__main__":
