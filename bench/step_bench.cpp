@@ -268,8 +268,9 @@ cdat::train::RunConfig with(cdat::train::RunConfig c, const std::function<void(c
 }
 
 void BM_CdatDefaultStep(benchmark::State& s, std::string n) { run_config_steps(s, n, default_cdat_run(0)); }
-// Its parts, by difference: without reuse (torchcdat without full_batch=True), without the trust check, and
-// the default before issue 25 (exact curvature on every step, no reuse: BM_CdatTrustEveryStep).
+// Its parts, by difference: without reuse (torchcdat without full_batch=True), without the trust check, with
+// exact curvature or the one-sided parabola; the default before issue 25 (exact curvature on every step, no
+// reuse) is BM_CdatTrustEveryStep.
 void BM_CdatDefaultNoReuseStep(benchmark::State& s, std::string n) {
   run_config_steps(s, n, default_cdat_run(0), /*reuse=*/false);
 }
@@ -278,6 +279,9 @@ void BM_CdatDefaultNoTrustStep(benchmark::State& s, std::string n) {
 }
 void BM_CdatDefaultExactStep(benchmark::State& s, std::string n) {
   run_config_steps(s, n, with(default_cdat_run(0), [](auto& c) { c.curvature_mode = "exact"; }));
+}
+void BM_CdatDefaultOneSidedStep(benchmark::State& s, std::string n) {
+  run_config_steps(s, n, with(default_cdat_run(0), [](auto& c) { c.curvature_mode = "parabola"; }));
 }
 // Mini batches of kMiniBatch examples: GD and the defaults, each step on the next batch.
 void BM_GdMiniBatchStep(benchmark::State& s, std::string n) {
@@ -398,6 +402,7 @@ const std::vector<std::pair<std::string, void (*)(benchmark::State&, std::string
     {"CdatDefaultNoReuseStep", BM_CdatDefaultNoReuseStep},
     {"CdatDefaultNoTrustStep", BM_CdatDefaultNoTrustStep},
     {"CdatDefaultExactStep", BM_CdatDefaultExactStep},
+    {"CdatDefaultOneSidedStep", BM_CdatDefaultOneSidedStep},
     {"GdMiniBatchStep", BM_GdMiniBatchStep},
     {"CdatDefaultMiniBatchStep", BM_CdatDefaultMiniBatchStep},
     {"CdatSecantStep", BM_CdatSecantStep},
@@ -438,6 +443,7 @@ int main(int argc, char** argv) {
              {"  the same without reuse of the accepted trial / GD step", "CdatDefaultNoReuseStep", "GdStep"},
              {"  the same without the trust check / GD step", "CdatDefaultNoTrustStep", "GdStep"},
              {"  the same with exact curvature / GD step", "CdatDefaultExactStep", "GdStep"},
+             {"  the same with the one-sided parabola / GD step", "CdatDefaultOneSidedStep", "GdStep"},
              {"CDAT, default options, mini batch 256 / GD step, mini batch 256", "CdatDefaultMiniBatchStep", "GdMiniBatchStep"},
              {"CDAT secant step / GD step", "CdatSecantStep", "GdStep"},
              {"CDAT finite-difference step / GD step", "CdatFiniteDifferenceStep", "GdStep"},

@@ -70,8 +70,8 @@ struct RunConfig {
   // log uᵀHu on every step even when the tuner does not need it; false: only where the tuner computes it
   // and on the sharpness steps (baselines pay nothing for the column)
   bool measure_curvature = false;
-  // parabola (one forward, the library's default), exact (double backward), forward (forward-over-reverse),
-  // secant (lagged, free), fd, parabola-central (two forwards)
+  // parabola-central (two forwards, the library's default), parabola (one forward), exact (double backward),
+  // forward (forward-over-reverse), secant (lagged, free), fd
   std::string curvature_mode = CurvatureOptions{}.curvature_mode;
   int64_t curvature_every = 1;            // measure uᵀHu/‖u‖² every K steps, κ̄·‖u‖² in between
   std::string device = "cpu";             // cpu, cuda
