@@ -1,7 +1,8 @@
 // The full-batch GD + CDAT (σ = 2) loop with cdat::TunedOptimizer, the C++ side of bench/peer/cdat_loop.py:
 // the same model, data, math and step count. Prints "ms_per_step <float>", the final loss, and the peak
 // resident memory of the training loop alone ("--tuner gd" runs the same loop with a constant lr, for the
-// CDAT / GD memory ratio).
+// CDAT / GD memory ratio). "--defaults 1": the library's default options (curvature, trust check) with
+// full_batch, the step torchcdat's defaults take (python/bench/overhead.py --defaults).
 #include <cdat/cdat.h>
 #include <torch/torch.h>
 
@@ -46,7 +47,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t width = 128, samples = 1024, steps = 50, threads = 0;
+  int64_t width = 128, samples = 1024, steps = 50, threads = 0, defaults = 0;
   std::string tuner = "cdat";
   for (int i = 1; i + 1 < argc; i += 2) {
     const int64_t value = std::atoll(argv[i + 1]);
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--samples")) samples = value;
     else if (!std::strcmp(argv[i], "--steps")) steps = value;
     else if (!std::strcmp(argv[i], "--threads")) threads = value;
-    else return std::fprintf(stderr, "usage: peer_loop --width W --samples N --steps S --threads T --tuner cdat|gd\n"), 2;
+    else if (!std::strcmp(argv[i], "--defaults")) defaults = value;
+    else return std::fprintf(stderr, "usage: peer_loop --width W --samples N --steps S --threads T --tuner cdat|gd --defaults 0|1\n"), 2;
   }
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
@@ -75,7 +77,11 @@ int main(int argc, char** argv) {
     step_size = std::make_unique<cdat::CdatTuner>();
   }
   cdat::TunedOptimizerOptions options;
-  options.curvature_mode = "exact";  // the curvature of bench/peer/cdat_loop.py, the loop compared with
+  if (defaults) {
+    options.full_batch = true;  // the library's defaults, as torchcdat.CDAT(..., full_batch=True)
+  } else {
+    options.curvature_mode = "exact";  // the curvature of bench/peer/cdat_loop.py, the loop compared with
+  }
   cdat::TunedOptimizer optimizer(model->parameters(), std::make_unique<cdat::GradientDescent>(), std::move(step_size),
                                  options);
   auto closure = [&] { return torch::nn::functional::cross_entropy(model->forward(x), y); };

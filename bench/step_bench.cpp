@@ -144,6 +144,16 @@ std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const Tuner
   return optimizer;
 }
 
+// A row's workload parameters, put back when the row ends so that rows do not drift the workload.
+struct ParametersRestoredAtEnd {
+  std::vector<torch::Tensor> params, saved;
+  explicit ParametersRestoredAtEnd(std::vector<torch::Tensor> p) : params(std::move(p)), saved(cdat::clone_detached(params)) {}
+  ParametersRestoredAtEnd(const ParametersRestoredAtEnd&) = delete;
+  ParametersRestoredAtEnd& operator=(const ParametersRestoredAtEnd&) = delete;
+  ~ParametersRestoredAtEnd() { restore(); }
+  void restore() { cdat::copy_(params, saved); }
+};
+
 // Steps of GD + a tuner (exact curvature unless `options` says otherwise: the rows below name their mode); the
 // parameters are restored afterwards so that runs do not drift the workload.
 // A run that diverges (NonFiniteError: the lagged secant with σ = 1 does on NanoLM) restarts from the
@@ -153,8 +163,7 @@ std::unique_ptr<cdat::TunedOptimizer> started_optimizer(Workload& w, const Tuner
 void run_steps(benchmark::State& state, const std::string& name, const TunerFactory& make_tuner,
                const cdat::TunedOptimizerOptions& options = with_mode("exact"), LossKind loss = LossKind::CrossEntropy) {
   auto& w = workload(name);
-  auto params = w.model->parameters();
-  auto saved = cdat::clone_detached(params);
+  ParametersRestoredAtEnd params(w.model->parameters());
   auto optimizer = started_optimizer(w, make_tuner, options, loss);
   double trials = 0, restarts = 0, fallbacks = 0;
   std::string warning = optimizer->last_stats().warning;  // e.g. forward AD unsupported, from the first step on
@@ -167,7 +176,7 @@ void run_steps(benchmark::State& state, const std::string& name, const TunerFact
     } catch (const cdat::NonFiniteError&) {
       state.PauseTiming();
       ++restarts;
-      cdat::copy_(params, saved);
+      params.restore();
       optimizer = started_optimizer(w, make_tuner, options, loss);
       state.ResumeTiming();
     }
@@ -176,7 +185,6 @@ void run_steps(benchmark::State& state, const std::string& name, const TunerFact
   state.counters["restarts"] = restarts;
   state.counters["fallbacks"] = benchmark::Counter(fallbacks, benchmark::Counter::kAvgIterations);
   if (!warning.empty()) state.SetLabel("FELL BACK: " + warning);
-  cdat::copy_(params, saved);
 }
 
 // The curvature rows time the curvature estimate: CDAT with its trust check on the first step only (that
@@ -223,13 +231,12 @@ struct Batches {
 void run_config_steps(benchmark::State& state, const std::string& name, const cdat::train::RunConfig& config,
                       bool reuse = true) {
   auto& w = workload(name);
-  auto params = w.model->parameters();
-  auto saved = cdat::clone_detached(params);
+  ParametersRestoredAtEnd params(w.model->parameters());
   // NanoLM's workload has 32 sequences: its mini batches are a quarter of it.
   const Batches batches{w, std::min(config.batch_size, w.x.size(0) / 4)};
   cdat::TunedOptimizerOptions options = cdat::train::optimizer_options(config);
   options.full_batch = options.full_batch && reuse;
-  cdat::TunedOptimizer optimizer(params, cdat::make_direction(config.optimizer, cdat::train::direction_options(config)),
+  cdat::TunedOptimizer optimizer(params.params, cdat::make_direction(config.optimizer, cdat::train::direction_options(config)),
                                  cdat::make_tuner(config.tuner, cdat::train::tuner_options(config)), options);
   int64_t step = 0;
   std::vector<double> call_seconds;
@@ -259,7 +266,6 @@ void run_config_steps(benchmark::State& state, const std::string& name, const cd
   state.counters["trial_fwd_ms"] = benchmark::Counter(1e3 * trial, per_step);
   state.counters["trial_fwds"] = benchmark::Counter(trial_calls, per_step);
   state.counters["reused"] = benchmark::Counter(reused, per_step);
-  cdat::copy_(params, saved);
 }
 
 cdat::train::RunConfig with(cdat::train::RunConfig c, const std::function<void(cdat::train::RunConfig&)>& change) {

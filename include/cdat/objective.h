@@ -69,6 +69,7 @@ class Objective {
   template <typename F>
   auto at_shifted_point(const TensorList& u, double eta, F&& evaluate);
   void restore_evaluated_point();  // undoes a kept trial's move of the parameters
+  void move_to(const TensorList& u, double eta);  // w → w + ηu (the update's arithmetic), w kept in snapshot_
 
   TensorList params_;
   LossClosure closure_;

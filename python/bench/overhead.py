@@ -7,9 +7,11 @@ count and the same initial weights (so C++ and torchcdat follow the same traject
 prints each round (with the Python sides' minor page faults a step), the medians and their ratios, and
 /proc/loadavg; then torchcdat and plain PyTorch alternating step by step in one
 process.
+With --defaults, C++ and torchcdat take the library's default options (curvature mode, trust check) with
+full_batch, as a user who sets nothing but full_batch=True; the plain PyTorch loop (exact curvature) is left out.
 
 Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 128] [--samples 1024]
-                                  [--steps 50] [--rounds 7] [--threads 1]
+                                  [--steps 50] [--rounds 7] [--threads 1] [--defaults]
 """
 import argparse
 import os
@@ -65,9 +67,15 @@ def timed_steps(step, steps):
             (minor_faults() - faults) / steps)
 
 
-def torchcdat_ms_per_step(x, y, width, steps):
+def torchcdat_optimizer(params, defaults):
+    """peer_loop's optimizer: exact curvature, or (defaults) the default options with full_batch."""
+    options = {"full_batch": True} if defaults else {"curvature_mode": "exact"}
+    return torchcdat.TunedOptimizer(params, direction="gd", tuner="cdat", **options)
+
+
+def torchcdat_ms_per_step(x, y, width, steps, defaults):
     model = model_like_peer_loop(width)
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat", curvature_mode="exact")
+    optimizer = torchcdat_optimizer(model.parameters(), defaults)
     closure = lambda: F.cross_entropy(model(x), y)  # noqa: E731
     for _ in range(3):  # warm-up, as peer_loop
         optimizer.step(closure)
@@ -81,9 +89,9 @@ def read_timings(out):
     return timings, float(values["final_loss"])
 
 
-def cpp_ms_per_step(peer_loop, width, samples, steps, threads):
+def cpp_ms_per_step(peer_loop, width, samples, steps, threads, defaults):
     return read_timings(subprocess.run([peer_loop, "--width", str(width), "--samples", str(samples), "--steps", str(steps),
-                                        "--threads", str(threads)], check=True, capture_output=True, text=True,
+                                        "--threads", str(threads), "--defaults", str(int(defaults))], check=True, capture_output=True, text=True,
                                        env=single_blas_env(threads)).stdout)
 
 
@@ -117,7 +125,7 @@ def same_process_ms_per_step(steps, width, samples, threads):
     x, y = peer.load(samples)
     reference, model = model_like_peer_loop(width), model_like_peer_loop(width)
     params = list(reference.parameters())
-    optimizer = torchcdat.TunedOptimizer(model.parameters(), direction="gd", tuner="cdat", curvature_mode="exact")
+    optimizer = torchcdat_optimizer(model.parameters(), defaults=False)
     in_closure = [0.0]
 
     def closure():
@@ -139,9 +147,10 @@ def same_process_ms_per_step(steps, width, samples, threads):
     return tuple(1000 * statistics.median(v[3:]) for v in (ours, plain, closure_ms))
 
 
-def python_ms_per_step(worker, width, samples, steps, threads):
+def python_ms_per_step(worker, width, samples, steps, threads, defaults=False):
     return read_timings(subprocess.run([sys.executable, __file__, "--worker", worker, "--width", str(width), "--samples",
-                                        str(samples), "--steps", str(steps), "--threads", str(threads)],
+                                        str(samples), "--steps", str(steps), "--threads", str(threads)]
+                                       + (["--defaults"] if defaults else []),
                                        check=True, capture_output=True, text=True, env=single_blas_env(threads)).stdout)
 
 
@@ -154,13 +163,14 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--defaults", action="store_true", help="the default options with full_batch (no plain PyTorch side)")
     a = ap.parse_args()
     if a.worker:
         torch.set_num_threads(a.threads)
         peer = load_peer()
         x, y = peer.load(a.samples)
         if a.worker == "torchcdat":
-            ms, loss = torchcdat_ms_per_step(x, y, a.width, a.steps)
+            ms, loss = torchcdat_ms_per_step(x, y, a.width, a.steps, a.defaults)
         else:
             ms, loss = pytorch_ms_per_step(peer, x, y, a.width, a.steps)
         print(f"ms_per_step {ms[0]:.3f}\nmedian_ms_per_step {ms[1]:.3f}\nmedian_cpu_ms_per_step {ms[2]:.3f}\n"
@@ -169,10 +179,12 @@ def main():
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     sides = {
-        "C++": lambda: cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads),
-        "torchcdat": lambda: python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads),
+        "C++": lambda: cpp_ms_per_step(a.peer_loop, a.width, a.samples, a.steps, a.threads, a.defaults),
+        "torchcdat": lambda: python_ms_per_step("torchcdat", a.width, a.samples, a.steps, a.threads, a.defaults),
         "plain PyTorch": lambda: python_ms_per_step("pytorch", a.width, a.samples, a.steps, a.threads),
     }
+    if a.defaults:
+        del sides["plain PyTorch"]  # bench/peer/cdat_loop.py has exact curvature only
     kinds = ("mean wall", "median wall", "median CPU")
     times = {name: {kind: [] for kind in kinds} for name in sides}
     for r in range(a.rounds):
@@ -190,12 +202,17 @@ def main():
     print(f"MLP 784-{a.width}-{a.width}-10 x {a.samples}, GD + CDAT, {a.steps} steps x {a.rounds} rounds, "
           f"{a.threads} thread(s); loadavg before {' '.join(load_before)}, after {' '.join(load_after)}")
     for kind in kinds:
-        cpp, ours, plain = (times[name][kind] for name in ("C++", "torchcdat", "plain PyTorch"))
-        print(f"{kind} ms/step, median over rounds: C++ {statistics.median(cpp):.3f}, torchcdat "
-              f"{statistics.median(ours):.3f}, plain PyTorch {statistics.median(plain):.3f}; torchcdat / C++ "
-              f"{statistics.median(ours) / statistics.median(cpp):.4f} (median of per-round ratios "
-              f"{statistics.median(p / c for p, c in zip(ours, cpp)):.4f}); torchcdat / plain PyTorch "
-              f"{statistics.median(ours) / statistics.median(plain):.4f}")
+        cpp, ours = times["C++"][kind], times["torchcdat"][kind]
+        line = (f"{kind} ms/step, median over rounds: C++ {statistics.median(cpp):.3f}, torchcdat "
+                f"{statistics.median(ours):.3f}; torchcdat / C++ {statistics.median(ours) / statistics.median(cpp):.4f} "
+                f"(median of per-round ratios {statistics.median(p / c for p, c in zip(ours, cpp)):.4f})")
+        if "plain PyTorch" in times:
+            plain = times["plain PyTorch"][kind]
+            line += (f"; plain PyTorch {statistics.median(plain):.3f}, torchcdat / plain PyTorch "
+                     f"{statistics.median(ours) / statistics.median(plain):.4f}")
+        print(line)
+    if a.defaults:
+        return
     ours_1, plain_1, closure_1 = same_process_ms_per_step(10 * a.steps, a.width, a.samples, a.threads)
     print(f"in one process, alternating step by step ({10 * a.steps} steps): torchcdat {ours_1:.3f} ms/step (its Python "
           f"closure {closure_1:.3f}), plain PyTorch {plain_1:.3f}, torchcdat / plain PyTorch {ours_1 / plain_1:.4f}")

@@ -9,8 +9,9 @@ step, exact-curvature fallbacks, reused forwards) and per cell the parabola's fi
                                      [--modes exact,parabola,parabola-central,exact@2]
 """
 import argparse
-import gzip
+import importlib.util
 import os
+import pathlib
 import statistics
 import time
 
@@ -22,13 +23,22 @@ import torchvision
 import torchcdat
 
 
-def load_fashion_mnist(folder, n):
-    def read_idx(name, offset):
-        with gzip.open(os.path.join(folder, name)) as f:
-            return np.frombuffer(f.read(), np.uint8, offset=offset)
+def load_example():
+    """examples/python/train_mlp.py, for its IDX reader."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python" / "train_mlp.py"
+    spec = importlib.util.spec_from_file_location("train_mlp", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    images = read_idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)[:n]
-    labels = read_idx("train-labels-idx1-ubyte.gz", 8)[:n]
+
+read_idx = load_example().read_idx
+
+
+def load_fashion_mnist(folder, n):
+    """n images as 3-channel 28×28 (the grey channel repeated), normalised over the whole set."""
+    images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), 16).reshape(-1, 1, 28, 28)[:n]
+    labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), 8)[:n]
     x = torch.from_numpy(images.astype(np.float32) / 255.0)
     x = ((x - x.mean()) / x.std()).repeat(1, 3, 1, 1)
     return x, torch.from_numpy(labels.astype(np.int64))

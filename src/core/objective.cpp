@@ -116,13 +116,17 @@ double Objective::curvature_forward_over_reverse(const TensorList& u) {
   return value;
 }
 
-// Runs `evaluate` at w + ηu and restores w from one snapshot per evaluated point (restoring by copy is
-// exact, w + ηu − ηu is not).
-template <typename F>
-auto Objective::at_shifted_point(const TensorList& u, double eta, F&& evaluate) {
+// One snapshot of w per evaluated point: restoring by copy is exact, w + ηu − ηu is not.
+void Objective::move_to(const TensorList& u, double eta) {
   restore_evaluated_point();
   if (snapshot_.empty()) snapshot_ = clone_detached(params_);
-  add_scaled_(params_, u, eta);
+  add_scaled_(params_, u, eta);  // the arithmetic of the update w ← w + ηu (optimizer.cpp)
+}
+
+// Runs `evaluate` at w + ηu, then puts w back.
+template <typename F>
+auto Objective::at_shifted_point(const TensorList& u, double eta, F&& evaluate) {
+  move_to(u, eta);
   try {
     auto result = evaluate();
     copy_(params_, snapshot_);
@@ -145,9 +149,7 @@ TensorList Objective::gradient_at(const TensorList& u, double eta) {
 }
 
 double Objective::trial_value_at(const TensorList& u, double eta) {
-  restore_evaluated_point();
-  if (snapshot_.empty()) snapshot_ = clone_detached(params_);
-  add_scaled_(params_, u, eta);  // the arithmetic of the update w ← w + ηu (optimizer.cpp)
+  move_to(u, eta);
   trial_pending_ = true;
   trial_eta_ = eta;
   try {

@@ -67,9 +67,10 @@ void StepClosure::adopt_own_forward() {
 
 bool StepClosure::own_forward_drew_random_numbers() {
   if (generators_.empty()) return true;
-  take_state_after_own_forward();
+  // The generators' states alone: the buffers are copied at the first trial, if the step has one.
+  const std::vector<torch::Tensor> after = generator_states();
   for (size_t i = 0; i < generators_.size(); ++i) {
-    if (!torch::equal(before_own_forward_[i], after_own_forward_[i])) return true;
+    if (!torch::equal(before_own_forward_[i], after[i])) return true;
   }
   return false;
 }

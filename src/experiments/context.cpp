@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -41,26 +42,68 @@ std::vector<Seeded> Context::run_seeds(const std::vector<train::RunConfig>& conf
 }
 
 Tuned Context::tune_lr(const train::RunConfig& base, std::vector<double> grid, double factor) {
-  auto config_at = [&](double lr) {
-    train::RunConfig c = base;
-    c.lr = lr;
-    return c;
-  };
-  Tuned tuned;
-  for (int widenings = 0;; ++widenings) {
-    std::sort(grid.begin(), grid.end());
-    std::vector<train::RunConfig> configs;
-    for (double lr : grid) configs.push_back(config_at(lr));
-    tuned.runs = store_.run(configs);
-    tuned.best = 0;
-    for (size_t i = 1; i < tuned.runs.size(); ++i) {
-      if (tuned.runs[i].rank_loss() < tuned.runs[tuned.best].rank_loss()) tuned.best = i;
-    }
-    const bool low_edge = tuned.best == 0, high_edge = tuned.best + 1 == tuned.runs.size();
-    tuned.at_edge = tuned.runs[tuned.best].ok() && (low_edge || high_edge);
-    if (!tuned.at_edge || widenings == 2) break;
-    grid.push_back(low_edge ? grid.front() / factor : grid.back() * factor);
+  return tune_lrs({base}, {std::move(grid)}, LrSearch{factor, 2, false}).front();
+}
+
+namespace {
+
+train::RunConfig at_lr(train::RunConfig config, double lr) {
+  config.lr = lr;
+  return config;
+}
+
+// The best of `runs` (sorted by learning rate) and whether it sits at an edge of them.
+void pick_best(Tuned& tuned) {
+  tuned.best = 0;
+  for (size_t i = 1; i < tuned.runs.size(); ++i) {
+    if (tuned.runs[i].rank_loss() < tuned.runs[tuned.best].rank_loss()) tuned.best = i;
   }
+  const bool edge = tuned.best == 0 || tuned.best + 1 == tuned.runs.size();
+  tuned.at_edge = tuned.runs[tuned.best].ok() && edge;
+}
+
+}  // namespace
+
+std::vector<Tuned> Context::tune_lrs(const std::vector<train::RunConfig>& bases, std::vector<std::vector<double>> grids,
+                                     const LrSearch& search) {
+  std::vector<Tuned> tuned(bases.size());
+  // Runs the grids of the searches `open` together, then picks each one's best.
+  auto run_round = [&](const std::vector<size_t>& open) {
+    std::vector<train::RunConfig> configs;
+    for (size_t i : open) {
+      std::sort(grids[i].begin(), grids[i].end());
+      for (double lr : grids[i]) configs.push_back(at_lr(bases[i], lr));
+    }
+    const std::vector<RunData> runs = store_.run(configs);
+    size_t next = 0;
+    for (size_t i : open) {
+      tuned[i].runs.assign(runs.begin() + static_cast<std::ptrdiff_t>(next),
+                           runs.begin() + static_cast<std::ptrdiff_t>(next + grids[i].size()));
+      next += grids[i].size();
+      pick_best(tuned[i]);
+    }
+  };
+  std::vector<size_t> open(bases.size());
+  for (size_t i = 0; i < open.size(); ++i) open[i] = i;
+  for (int widenings = 0; !open.empty(); ++widenings) {
+    run_round(open);
+    std::vector<size_t> still_open;
+    for (size_t i : open) {
+      if (!tuned[i].at_edge || widenings == search.max_widenings) continue;
+      grids[i].push_back(tuned[i].best == 0 ? grids[i].front() / search.factor : grids[i].back() * search.factor);
+      still_open.push_back(i);
+    }
+    open = std::move(still_open);
+  }
+  if (!search.refine) return tuned;
+  std::vector<size_t> refined;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    if (tuned[i].at_edge || !tuned[i].best_run().ok()) continue;
+    const double best = tuned[i].best_run().config.lr, half_step = std::sqrt(search.factor);
+    grids[i].insert(grids[i].end(), {best / half_step, best * half_step});
+    refined.push_back(i);
+  }
+  if (!refined.empty()) run_round(refined);
   return tuned;
 }
 

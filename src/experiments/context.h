@@ -24,8 +24,17 @@ struct Settings {
   bool figures = true;
 };
 
-// A learning rate tuned on a log grid: the grid is widened (up to two points on each side) while the
-// best final train loss sits at its edge, so the baseline is not limited by the grid.
+// How a learning rate is searched: a log grid with `factor` between neighbours, widened by one point at a time
+// (at most `max_widenings`) while the best final train loss sits at its edge; with `refine`, then the two
+// points at √factor on either side of an interior best: the best of a grid √factor apart, bracketed by
+// worse neighbours (its factor-`factor` neighbours lost to it already).
+struct LrSearch {
+  double factor = 2.0;
+  int max_widenings = 2;
+  bool refine = false;
+};
+
+// A learning rate tuned on a log grid (LrSearch), so the baseline is not limited by the grid.
 struct Tuned {
   std::vector<RunData> runs;  // sorted by learning rate
   size_t best = 0;
@@ -51,6 +60,10 @@ class Context {
 
   // Runs `base` (tuner constant or schedule) at each learning rate of `grid`, widening it as described.
   Tuned tune_lr(const train::RunConfig& base, std::vector<double> grid, double factor);
+  // Several searches at once (bases[i] on grids[i]): each round's runs of all of them are requested together,
+  // so that `jobs` stay busy.
+  std::vector<Tuned> tune_lrs(const std::vector<train::RunConfig>& bases, std::vector<std::vector<double>> grids,
+                              const LrSearch& search);
 
   // Draws the paper's panels for `runs` with scripts/cdat_plot.py into <folder>/<name>.png; returns the
   // file name, or "" when figures are off. Failures to draw are reported and do not stop the experiment.

@@ -38,6 +38,8 @@ const std::vector<Experiment>& all_experiments() {
       {"dynamics", "the simplified model's four behaviours (§5)", reproduce_dynamics},
       {"safeguards", "CDAT σ=2 with its safeguards vs the paper's rule over the seeds, and their ablation (issue 11)",
        reproduce_safeguards},
+      {"defaults", "CDAT's defaults vs the constant LR tuned per seed, full and mini batch, and candidate defaults (issue 24)",
+       reproduce_defaults},
   };
   return list;
 }

@@ -32,6 +32,7 @@ Report reproduce_mini_batch(Context& ctx);        // §4.4
 Report reproduce_ablation(Context& ctx);          // §4.5
 Report reproduce_dynamics(Context& ctx);          // §5
 Report reproduce_safeguards(Context& ctx);        // issue 11: CDAT's safeguards (ours)
+Report reproduce_defaults(Context& ctx);          // issue 24: the defaults against a per-seed tuned constant (ours)
 
 // Shared formatting: "0.0123", "—" for NaN.
 std::string num(double x);

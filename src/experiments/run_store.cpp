@@ -42,7 +42,7 @@ double RunData::rank_loss() const { return ok() ? final_train_loss : std::numeri
 // Options added to RunConfig after the store's names were fixed: at their default they are left out of a
 // run's identity, so that adding an option renames no finished run (a reproduction reuses them).
 const std::vector<std::string>& options_added_later() {
-  static const std::vector<std::string> keys = {"sharpness-pairs"};
+  static const std::vector<std::string> keys = {"sharpness-pairs", "dropout"};
   return keys;
 }
 

@@ -14,22 +14,6 @@
 namespace cdat::experiments {
 namespace {
 
-constexpr int64_t kMoreData = 4;  // the cross-entropy workloads on 4× their data: not memorised in the run
-
-// The four workloads, without the sharpness diagnostic (not judged here; Lanczos would dominate the cost).
-std::vector<Workload> safeguard_workloads(const Context& ctx) {
-  const double scale = ctx.settings().scale;
-  std::vector<Workload> list = {mlp_mse(scale), mlp_ce(scale), cnn_ce(scale)};
-  if (!ctx.settings().text_file.empty()) list.push_back(nanolm_ce(scale, ctx.settings().text_file));
-  for (auto& w : list) {
-    if (w.name == "cnn-ce" || w.name == "nanolm-ce") {
-      w.base.train_size = std::min<int64_t>(w.name == "cnn-ce" ? 60000 : 1 << 20, w.base.train_size * kMoreData);
-    }
-    w.base.sharpness_every = 0;
-  }
-  return list;
-}
-
 // CDAT with the default safeguards, optionally changed: a workload's base leaves the safeguard keys at
 // RunConfig's defaults, and with_tuner switches them off for the paper's rule.
 train::RunConfig with_safeguards(const Workload& w, const std::string& optimizer,

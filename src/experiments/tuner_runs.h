@@ -17,6 +17,11 @@ inline const std::vector<std::string> kOptimizers = {"gd", "rmsprop", "adam"};
 // The full-batch workloads: mlp-mse and cnn-ce, and nanolm-ce when a Tiny Shakespeare file is set.
 std::vector<Workload> full_batch_workloads(const Context& ctx);
 
+// The workloads of the safeguards and defaults experiments: mlp-mse, mlp-ce, cnn-ce and nanolm-ce (when a Tiny
+// Shakespeare file is set), the cross-entropy CNN and NanoLM on 4 × their data (not memorised in the run),
+// without the sharpness diagnostic (not judged there; Lanczos would dominate the cost).
+std::vector<Workload> safeguard_workloads(const Context& ctx);
+
 Tuned tune_constant(Context& ctx, const Workload& workload, const std::string& optimizer);
 // Peak learning rate of a warm-up (10 % of the steps) + cosine schedule, tuned on {1, 2} × the tuned
 // constant learning rate (widened like tune_lr).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "experiments/experiments.h"
@@ -341,6 +342,124 @@ AblationEffect ablation_effect(const std::vector<AblationCell>& cells) {
 bool safeguard_earns_its_place(const std::vector<AblationCell>& cells) {
   const AblationEffect effect = ablation_effect(cells);
   return effect.newly_blown > 0 || effect.worse_cells >= kAblationCellsNeeded;
+}
+
+std::vector<double> seed_ratios(const DefaultsCell& cell) {
+  std::vector<double> ratios;
+  for (size_t k = 0; k < cell.cdat.size() && k < cell.constant.size(); ++k) {
+    const RunData &ours = cell.cdat[k], &theirs = cell.constant[k];
+    if (!theirs.ok() || !ours.completed) {
+      ratios.push_back(NAN);  // nothing to compare with (a failed baseline, or our run did not finish)
+    } else {
+      ratios.push_back(blew_up(ours) ? std::numeric_limits<double>::infinity()
+                                     : ours.final_train_loss / theirs.final_train_loss);
+    }
+  }
+  return ratios;
+}
+
+namespace {
+
+// The median of finite-or-infinite values, NaN when any is NaN (a missing comparison makes the cell unknown).
+double median_or_nan(const std::vector<double>& values) {
+  if (values.empty() || std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); })) return NAN;
+  return median(values);
+}
+
+// Wall time of a step, from metrics.csv's cumulative wall_time_s (NaN without it).
+double seconds_per_step(const RunData& run) {
+  if (!run.ok()) return NAN;
+  const auto column = run.columns.find("wall_time_s");
+  if (column == run.columns.end() || column->second.empty()) return NAN;
+  return column->second.back() / static_cast<double>(column->second.size());
+}
+
+std::string ratios_text(const std::vector<double>& ratios) {
+  std::string text;
+  for (double r : ratios) text += (text.empty() ? "" : ", ") + (std::isinf(r) ? std::string("blew up") : num(r));
+  return text;
+}
+
+}  // namespace
+
+double cell_ratio(const DefaultsCell& cell) { return median_or_nan(seed_ratios(cell)); }
+
+double cost_ratio(const DefaultsCell& cell) {
+  std::vector<double> ratios;
+  for (size_t k = 0; k < cell.cdat.size() && k < cell.constant.size(); ++k) {
+    ratios.push_back(seconds_per_step(cell.cdat[k]) / seconds_per_step(cell.constant[k]));
+  }
+  std::vector<double> finite;
+  std::copy_if(ratios.begin(), ratios.end(), std::back_inserter(finite), [](double r) { return std::isfinite(r); });
+  return median(finite);
+}
+
+DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells) {
+  DefaultsSummary summary;
+  std::vector<double> cell_ratios, costs;
+  for (const auto& cell : cells) {
+    std::vector<bool> blown;
+    for (const auto& run : cell.cdat) {
+      blown.push_back(blew_up(run));
+      ++summary.runs;
+      summary.blowups += blown.back() ? 1 : 0;
+    }
+    summary.blown.push_back(blown);
+    const double ratio = cell_ratio(cell);
+    cell_ratios.push_back(ratio);
+    // The first cell, a larger ratio, or NaN: an unknown ratio is the worst, and stays it.
+    const bool worse = summary.worst_cell.empty() || std::isnan(ratio) || ratio > summary.worst_ratio;
+    if (worse && !(std::isnan(summary.worst_ratio) && !summary.worst_cell.empty())) {
+      summary.worst_ratio = ratio;
+      summary.worst_cell = cell.where;
+    }
+    costs.push_back(cost_ratio(cell));
+  }
+  summary.median_ratio = median_or_nan(cell_ratios);
+  std::vector<double> finite_costs;
+  std::copy_if(costs.begin(), costs.end(), std::back_inserter(finite_costs), [](double r) { return std::isfinite(r); });
+  summary.median_cost = median(finite_costs);
+  return summary;
+}
+
+std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
+  std::vector<Finding> findings;
+  for (const auto& cell : cells) {
+    const std::vector<double> ratios = seed_ratios(cell);
+    const double ratio = cell_ratio(cell);
+    const int blown = static_cast<int>(std::count_if(cell.cdat.begin(), cell.cdat.end(), [](const RunData& r) { return blew_up(r); }));
+    const bool measured = !std::isnan(ratio);
+    findings.push_back(judge(cell.where + ": the defaults do not blow up",
+                             fmt::format("{}/{} seeds blew up", blown, cell.cdat.size()), blown == 0,
+                             std::all_of(cell.cdat.begin(), cell.cdat.end(), [](const RunData& r) { return r.completed; })));
+    findings.push_back(judge(cell.where + fmt::format(": the defaults end within {:g} × the per-seed tuned constant LR", kDefaultsWorstTarget),
+                             fmt::format("ratio {} (seeds: {})", num(ratio), ratios_text(ratios)),
+                             ratio <= kDefaultsWorstTarget, measured));
+  }
+  const DefaultsSummary summary = summarize_defaults(cells);
+  const bool measured = !std::isnan(summary.median_ratio);
+  findings.push_back(judge("no run of the defaults blows up", fmt::format("{} of {} runs blew up", summary.blowups, summary.runs),
+                           summary.blowups == 0, summary.runs > 0));
+  findings.push_back(judge(fmt::format("the median over cells of the defaults' ratio to the tuned constant is ≤ {:g}", kDefaultsMedianTarget),
+                           fmt::format("median {} over {} cells", num(summary.median_ratio), cells.size()),
+                           summary.median_ratio <= kDefaultsMedianTarget, measured));
+  findings.push_back(judge(fmt::format("the worst cell's ratio is ≤ {:g}", kDefaultsWorstTarget),
+                           fmt::format("worst {} ({})", num(summary.worst_ratio), summary.worst_cell),
+                           summary.worst_ratio <= kDefaultsWorstTarget, measured));
+  return findings;
+}
+
+bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& candidate, bool lowers_cost) {
+  for (size_t i = 0; i < defaults.blown.size() && i < candidate.blown.size(); ++i) {
+    for (size_t k = 0; k < defaults.blown[i].size() && k < candidate.blown[i].size(); ++k) {
+      if (candidate.blown[i][k] && !defaults.blown[i][k]) return false;  // (1) a new blow-up
+    }
+  }
+  if (!(candidate.median_ratio <= kCandidateMedianSlack * defaults.median_ratio)) return false;  // (3)
+  if (lowers_cost) {
+    return candidate.worst_ratio <= kCandidateMedianSlack * defaults.worst_ratio && candidate.median_cost < defaults.median_cost;
+  }
+  return candidate.worst_ratio < defaults.worst_ratio;  // (2)
 }
 
 std::vector<Finding> linear_findings(const std::string& what, const RunData& tuner, const RunData& constant) {

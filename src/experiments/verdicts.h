@@ -131,6 +131,45 @@ struct AblationEffect {
 AblationEffect ablation_effect(const std::vector<AblationCell>& cells);
 bool safeguard_earns_its_place(const std::vector<AblationCell>& cells);
 
+// ---- defaults (issue 24; not a claim of the paper): does CDAT with its defaults keep the promise of "no
+// learning-rate sweep"? These rules were written down and committed before any run they judge.
+// A cell is a workload × base optimizer × batch size. On each seed, the default CDAT's ratio is its final train
+// loss over the final train loss of the constant LR tuned for that very seed (LrSearch: factor-2 grid widened
+// until interior, then refined to √2); a run that blew up (blew_up: diverged, failed, or a train loss above
+// 2 × the initial) has ratio +∞. A cell's ratio is the median over its seeds. The targets (issue 24):
+constexpr double kDefaultsMedianTarget = 1.0;  // the median over cells of the cells' ratios is ≤ 1
+constexpr double kDefaultsWorstTarget = 2.0;   // every cell's ratio is ≤ 2 (the worst cell)
+// and no run of the defaults blows up. A candidate change of the defaults is adopted when, on the same cells
+// and seeds, (1) none of its runs blows up where the defaults' run of that cell and seed did not, (2) it
+// lowers the worst cell's ratio, and (3) it raises the median over cells by at most kCandidateMedianSlack; a
+// candidate meant to cut the cost of a step (not its loss) is adopted under (1) and (3) when it also raises the
+// worst cell's ratio by at most that slack and lowers the median cost of a step.
+constexpr double kCandidateMedianSlack = 1.05;
+
+struct DefaultsCell {
+  std::string where;                     // "mlp-ce, Adam, full batch"
+  std::vector<RunData> cdat, constant;   // per seed: the default CDAT, that seed's tuned constant
+};
+// Per seed: CDAT's final train loss over the tuned constant's (+∞ where CDAT blew up; NaN where the constant
+// did not finish or no run is there).
+std::vector<double> seed_ratios(const DefaultsCell& cell);
+// The cell's ratio: the median of seed_ratios (+∞ when most seeds blew up).
+double cell_ratio(const DefaultsCell& cell);
+// A step's wall time over the tuned constant's step, per seed (from metrics.csv's wall_time_s), and its median.
+double cost_ratio(const DefaultsCell& cell);
+
+struct DefaultsSummary {
+  int runs = 0, blowups = 0;
+  double median_ratio = NAN, worst_ratio = NAN, median_cost = NAN;
+  std::string worst_cell;
+  std::vector<std::vector<bool>> blown;  // per cell, per seed
+};
+DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells);
+// Per cell: no seed blows up; the ratio is ≤ kDefaultsWorstTarget. Then the three targets over all cells.
+std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells);
+// The adoption rule above; `lowers_cost`: the candidate is meant to cut the cost of a step.
+bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& candidate, bool lowers_cost);
+
 // ---- linear (PAPER Figure 2; issue 13): the classical tuners are effective on linear models. These rules
 // were written down and committed before any run they judge.
 // "Effective" = as good as the tuned constant LR without being tuned: a final train loss at most 1.1 × the

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace cdat::experiments {
 namespace {
@@ -131,6 +132,25 @@ train::RunConfig with_tuner(const train::RunConfig& base, const std::string& opt
     c.sigma = value;
     c.safeguards = false;  // the reproductions judge the paper's rule (PAPER §2) as it is written
   }
+  return c;
+}
+
+train::RunConfig with_default_tuner(const train::RunConfig& base, const std::string& optimizer) {
+  static const std::vector<std::string> groups = {"Tuner", "CDAT safeguards", "Curvature"};
+  train::RunConfig c = base;
+  c.optimizer = optimizer;
+  const train::RunConfig defaults;
+  std::vector<bool> found(groups.size(), false);
+  for (const auto& key : train::config_keys()) {
+    const auto group = std::find(groups.begin(), groups.end(), key.group);
+    if (group == groups.end()) continue;
+    found[static_cast<size_t>(group - groups.begin())] = true;
+    train::set_key(c, key.name, train::get_key(defaults, key.name));
+  }
+  if (std::find(found.begin(), found.end(), false) != found.end()) {
+    throw std::logic_error("with_default_tuner: a key group of RunConfig was renamed (Tuner, CDAT safeguards, Curvature)");
+  }
+  c.tuner = "cdat";
   return c;
 }
 

@@ -46,6 +46,10 @@ Workload mlp_mse_long(double scale);
 // The base with `optimizer` and a tuner: "constant" / "schedule" (lr = peak), "cdat" (σ), "linesearch".
 train::RunConfig with_tuner(const train::RunConfig& base, const std::string& optimizer, const std::string& tuner,
                             double value = 0.0);
+// The base with `optimizer` and the CDAT a user gets without flags: every key of the groups Tuner, CDAT
+// safeguards and Curvature at RunConfig{}'s value (the library's defaults), the workload's model, data, loss,
+// steps and batch kept. Throws std::logic_error if those groups are not found (renamed).
+train::RunConfig with_default_tuner(const train::RunConfig& base, const std::string& optimizer);
 // Log-spaced learning-rate grid for an optimizer on a workload (factor between neighbours: lr_grid_factor).
 std::vector<double> lr_grid(const Workload& workload, const std::string& optimizer);
 constexpr double kLrGridFactor = 2.0;

@@ -4,7 +4,7 @@ namespace cdat::models::detail {
 namespace {
 
 // depth × [3×3 conv (width channels, padding 1) → (batch norm) → activation → 2×2 average pooling while
-// the image is at least 2×2], then a linear read-out of the flattened features. Average (not max)
+// the image is at least 2×2 → (dropout)], then a linear read-out of the flattened features. Average (not max)
 // pooling keeps the loss smooth for curvature measurements.
 class Cnn : public Model {
  public:
@@ -31,13 +31,15 @@ class Cnn : public Model {
       if (!norms_.empty()) h = norms_[i]->forward(h);
       h = activate(act_, h);
       if (pool_[i]) h = torch::avg_pool2d(h, 2);
+      if (config_.dropout > 0.0) h = torch::dropout(h, config_.dropout, is_training());
     }
     return out_->forward(h.reshape({h.size(0), -1}));
   }
 
   std::string describe() const override {
     return "cnn(width=" + std::to_string(config_.width) + ", depth=" + std::to_string(config_.depth) +
-           ", activation=" + to_string(act_) + ", batch_norm=" + (config_.batch_norm ? "on" : "off") + ")";
+           ", activation=" + to_string(act_) + ", batch_norm=" + (config_.batch_norm ? "on" : "off") +
+           dropout_text(config_.dropout) + ")";
   }
 
  private:

@@ -19,13 +19,16 @@ class Mlp : public Model {
 
   torch::Tensor forward(const torch::Tensor& x) override {
     torch::Tensor h = x.reshape({x.size(0), -1});
-    for (size_t i = 0; i + 1 < layers_.size(); ++i) h = activate(act_, layers_[i]->forward(h));
+    for (size_t i = 0; i + 1 < layers_.size(); ++i) {
+      h = activate(act_, layers_[i]->forward(h));
+      if (config_.dropout > 0.0) h = torch::dropout(h, config_.dropout, is_training());
+    }
     return layers_.back()->forward(h);
   }
 
   std::string describe() const override {
     return "mlp(width=" + std::to_string(config_.width) + ", depth=" + std::to_string(config_.depth) +
-           ", activation=" + to_string(act_) + ")";
+           ", activation=" + to_string(act_) + dropout_text(config_.dropout) + ")";
   }
 
  private:

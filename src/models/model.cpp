@@ -2,6 +2,8 @@
 
 #include "models/zoo.h"
 
+#include <sstream>
+
 namespace cdat::models {
 namespace detail {
 
@@ -35,6 +37,13 @@ torch::Tensor activate(Activation a, const torch::Tensor& x) {
       return torch::gelu(x);
   }
   return x;
+}
+
+std::string dropout_text(double p) {
+  if (p <= 0.0) return "";
+  std::ostringstream text;
+  text << ", dropout=" << p;
+  return text.str();
 }
 
 std::vector<int64_t> image_shape(const ModelConfig& config) {
@@ -73,6 +82,10 @@ std::shared_ptr<Model> make_model(const ModelConfig& config) {
     if (c.num_outputs < 1) throw std::invalid_argument("cdat models: num_outputs must be ≥ 1");
     if (c.name != "nanolm" && (c.width < 1 || c.depth < 0)) {
       throw std::invalid_argument("cdat models: " + c.name + " needs width ≥ 1 and depth ≥ 0");
+    }
+    if (!(c.dropout >= 0.0 && c.dropout < 1.0)) throw std::invalid_argument("cdat models: dropout must be in [0, 1)");
+    if (c.dropout > 0.0 && c.name != "mlp" && c.name != "cnn") {
+      throw std::invalid_argument("cdat models: dropout is an option of mlp and cnn, not " + c.name);
     }
     return d.make(c);
   }

@@ -33,6 +33,9 @@ struct ModelConfig {
   std::string activation;
   // Batch normalisation after each convolution (cnn, resnet). Off by default.
   bool batch_norm = false;
+  // mlp: dropout with this probability after each hidden activation; cnn: after each conv block (in training
+  // mode only: eval() switches it off). [0: none]
+  double dropout = 0.0;
   // mixer: side of the square patches (must divide H and W).
   int64_t patch_size = 4;
   // nanolm (defaults train on a 2-core CPU; PAPER reference: 6 layers, 8 heads, width 256, context 64).

@@ -12,6 +12,9 @@ Activation parse_activation(const std::string& name);
 std::string to_string(Activation a);
 torch::Tensor activate(Activation a, const torch::Tensor& x);
 
+// ", dropout=P" for describe() when P > 0, else "".
+std::string dropout_text(double p);
+
 // [C, H, W] (or [H, W] → [1, H, W]) from config.input_shape; std::invalid_argument otherwise.
 std::vector<int64_t> image_shape(const ModelConfig& config);
 

@@ -68,6 +68,7 @@ const std::vector<Field>& fields() {
       {{"depth", K::kInt, G::kModel, "hidden layers / blocks (-1 = model default)"}, &RunConfig::depth},
       {{"activation", K::kString, G::kModel, "tanh, relu or gelu"}, &RunConfig::activation},
       {{"batch-norm", K::kBool, G::kModel, "batch normalisation in cnn/resnet"}, &RunConfig::batch_norm},
+      {{"dropout", K::kDouble, G::kModel, "dropout probability in [0, 1) in mlp/cnn (evaluations without it)"}, &RunConfig::dropout},
       {{"context", K::kInt, G::kModel, "nanolm context length (characters)"}, &RunConfig::context},
       {{"layers", K::kInt, G::kModel, "nanolm transformer layers"}, &RunConfig::layers},
       {{"heads", K::kInt, G::kModel, "nanolm attention heads"}, &RunConfig::heads},
@@ -298,6 +299,9 @@ void validate(const RunConfig& c) {
   require(c.width >= 0, "width", ">= 1 (0 = the model's default)", std::to_string(c.width));
   require(c.depth >= -1, "depth", ">= 0 (-1 = the model's default)", std::to_string(c.depth));
   require_one_of("activation", c.activation, {"tanh", "relu", "gelu"});
+  require(c.dropout >= 0.0 && c.dropout < 1.0, "dropout", "in [0, 1)", fmt::format("{}", c.dropout));
+  require(c.dropout == 0.0 || c.model == "mlp" || c.model == "cnn", "dropout", "0 unless model is mlp or cnn",
+          fmt::format("{} with model {}", c.dropout, c.model));
   require(c.context >= 1, "context", ">= 1", std::to_string(c.context));
   require(c.layers >= 1, "layers", ">= 1", std::to_string(c.layers));
   require(c.heads >= 1 && (c.width == 0 || c.width % c.heads == 0), "heads", ">= 1 and divide width",

@@ -28,6 +28,7 @@ struct RunConfig {
   int64_t depth = -1;                     // -1 = the model's default (mlp 2, cnn 2, resnet 3, mixer 2)
   std::string activation = "tanh";
   bool batch_norm = false;
+  double dropout = 0.0;                   // mlp, cnn: dropout probability (training steps; evaluations without it)
   int64_t context = 64;                   // nanolm/text context length
   int64_t layers = 2;                     // nanolm
   int64_t heads = 4;                      // nanolm

@@ -88,6 +88,7 @@ models::ModelConfig model_config(const RunConfig& c, const data::Dataset& train)
   m.depth = c.depth;
   m.activation = c.activation;
   m.batch_norm = c.batch_norm;
+  m.dropout = c.dropout;
   m.nanolm_layers = c.layers;
   m.nanolm_heads = c.heads;
   if (c.width > 0) m.nanolm_width = c.width;
@@ -139,7 +140,27 @@ struct Evaluation {
   double loss = kEmpty, accuracy = kEmpty;
 };
 
-Evaluation evaluate(models::Model& model, models::LossKind kind, const data::Dataset& d) {
+// With dropout, evaluations and the sharpness see the network in eval mode (no dropout; batch norm, if any,
+// then uses its running statistics); the training steps see it in training mode. Networks without dropout
+// are evaluated in training mode, as they always were (batch norm on the evaluated batch).
+class EvaluationMode {
+ public:
+  EvaluationMode(models::Model& model, double dropout) : model_(model), switched_(dropout > 0.0 && model.is_training()) {
+    if (switched_) model_.eval();
+  }
+  EvaluationMode(const EvaluationMode&) = delete;
+  EvaluationMode& operator=(const EvaluationMode&) = delete;
+  ~EvaluationMode() {
+    if (switched_) model_.train();
+  }
+
+ private:
+  models::Model& model_;
+  bool switched_;
+};
+
+Evaluation evaluate(models::Model& model, models::LossKind kind, const data::Dataset& d, double dropout) {
+  const EvaluationMode mode(model, dropout);
   torch::NoGradGuard no_grad;
   auto outputs = model.forward(d.inputs);
   return {models::compute_loss(kind, outputs, d.labels).item<double>(), models::accuracy(outputs, d.labels)};
@@ -303,7 +324,7 @@ Training::Training(const RunConfig& c, bool resume, std::shared_ptr<Collective> 
     }
   } else {
     if (writes_files()) write_text_atomically(out_ / "config.toml", to_toml(c));
-    meta_.initial_loss = evaluate(*model_, loss_kind_, data_.train).loss;
+    meta_.initial_loss = evaluate(*model_, loss_kind_, data_.train, c_.dropout).loss;
     meta_.best_loss = meta_.initial_loss;
   }
   meta_.data_seed = c.seed;
@@ -358,6 +379,7 @@ bool is_sharpness_step(const RunConfig& c, int64_t step) {
 Sharpness Training::measure_sharpness(int64_t step) {
   Sharpness sharpness;
   if (!is_sharpness_step(c_, step)) return sharpness;
+  const EvaluationMode mode(*model_, c_.dropout);
   // Each rank's part of the training set; the Hessian-vector products are all-reduced, and every rank
   // starts Lanczos from the same seed, so every rank computes the same λ_max.
   const torch::Tensor inputs = rank_part(data_.train.inputs, rank_, world_);
@@ -447,7 +469,7 @@ void Training::record_step(int64_t step, const Sharpness& sharpness, MetricsRow&
     row.alignment = alignment(u, sharpness.eigenvector);
   }
   if (c_.eval_every > 0 && data_.test.size() > 0 && (step + 1) % c_.eval_every == 0) {
-    const auto e = evaluate(*model_, loss_kind_, data_.test);
+    const auto e = evaluate(*model_, loss_kind_, data_.test, c_.dropout);
     row.test_loss = e.loss;
     row.test_acc = e.accuracy;
   }
@@ -503,13 +525,13 @@ void Training::finish(int64_t steps_done) {
   checkpoint(steps_done);
   if (!writes_files()) return;
   summary_.bytes_reduced = collective_ ? collective_->bytes_reduced() : 0;
-  const auto final_train = evaluate(*model_, loss_kind_, data_.train);
+  const auto final_train = evaluate(*model_, loss_kind_, data_.train, c_.dropout);
   summary_.final_train_loss = final_train.loss;
   summary_.final_train_acc = final_train.accuracy;
   if (std::isfinite(final_train.loss)) summary_.best_train_loss = std::min(summary_.best_train_loss, final_train.loss);
   summary_.final_test_loss = summary_.final_test_acc = kEmpty;
   if (data_.test.size() > 0) {
-    const auto e = evaluate(*model_, loss_kind_, data_.test);
+    const auto e = evaluate(*model_, loss_kind_, data_.test, c_.dropout);
     summary_.final_test_loss = e.loss;
     summary_.final_test_acc = e.accuracy;
   }

@@ -126,6 +126,11 @@ TEST(RunName, StableReadableAndIgnoresTheOutputFolder) {
   b = a;
   b.sharpness_pairs = true;  // an option added later (options_added_later) names the run once it is on
   EXPECT_NE(run_name(a), run_name(b));
+  b = a;
+  b.dropout = 0.25;  // so does dropout (issue 24)
+  EXPECT_NE(run_name(a), run_name(b));
+  b.dropout = 0.0;
+  EXPECT_EQ(run_name(a), run_name(b));
   b.lr = 0.2;
   EXPECT_NE(run_name(a), run_name(b));
   b = a;

@@ -382,6 +382,109 @@ TEST(SafeguardVerdict, ASafeguardEarnsItsPlaceByANewBlowupOrTwoCellsTenPercentWo
   EXPECT_FALSE(safeguard_earns_its_place({{blown, blown}, {base, same}}));
 }
 
+// ---- defaults (issue 24). Runs whose loss goes 1 → peak → final; a step's wall time 1 s unless given.
+RunData timed_run(double peak, double final_loss, double seconds_a_step = 1.0) {
+  return run_with({{"train_loss", {1.0, peak, final_loss}}, {"wall_time_s", {seconds_a_step, 2 * seconds_a_step, 3 * seconds_a_step}}},
+                  final_loss);
+}
+DefaultsCell defaults_cell(std::vector<RunData> cdat, double constant_loss = 0.5) {
+  std::vector<RunData> constant(cdat.size(), timed_run(1.0, constant_loss, 0.5));
+  return {"w", std::move(cdat), std::move(constant)};
+}
+
+TEST(DefaultsVerdict, SeedRatiosAreOverEachSeedsOwnTunedConstantAndABlowupIsInfinite) {
+  DefaultsCell cell = defaults_cell({timed_run(1.0, 0.25), timed_run(1.0, 1.0), timed_run(3.0, 0.125)});
+  cell.constant[1] = timed_run(1.0, 0.25, 0.5);  // each seed has its own constant
+  const std::vector<double> ratios = seed_ratios(cell);
+  ASSERT_EQ(ratios.size(), 3u);
+  EXPECT_EQ(ratios[0], 0.5);
+  EXPECT_EQ(ratios[1], 4.0);
+  EXPECT_EQ(ratios[2], std::numeric_limits<double>::infinity());  // its loss rose to 3 × the initial
+  EXPECT_EQ(cell_ratio(cell), 4.0);
+  EXPECT_EQ(cost_ratio(cell), 2.0);  // 1 s a step over 0.5 s
+  // A baseline that did not finish leaves the cell unknown, not good.
+  cell.constant[0].completed = false;
+  EXPECT_TRUE(std::isnan(cell_ratio(cell)));
+}
+
+TEST(DefaultsVerdict, TargetsHoldOnTheThresholdsAndFailAboveThem) {
+  // Ratios 0.5, 1 and 2 (on the worst-cell threshold), no blow-up: every target holds.
+  const std::vector<DefaultsCell> at_threshold = {defaults_cell({timed_run(1.0, 0.25)}), defaults_cell({timed_run(1.0, 0.5)}),
+                                                  defaults_cell({timed_run(1.0, 1.0)})};
+  std::vector<Outcome> all_hold(2 * at_threshold.size() + 3, kHolds);
+  EXPECT_EQ(outcomes(defaults_findings(at_threshold)), all_hold);
+  const DefaultsSummary summary = summarize_defaults(at_threshold);
+  EXPECT_EQ(summary.median_ratio, 1.0);
+  EXPECT_EQ(summary.worst_ratio, 2.0);
+  EXPECT_EQ(summary.blowups, 0);
+  // A cell at 2.5 fails its cell and the worst-cell target; the median (1.0) still holds.
+  std::vector<DefaultsCell> worse = at_threshold;
+  worse[2] = defaults_cell({timed_run(1.0, 1.25)});
+  const std::vector<Outcome> found = outcomes(defaults_findings(worse));
+  EXPECT_EQ(found[5], kFails);
+  EXPECT_EQ(found[6], kHolds);   // no blow-up
+  EXPECT_EQ(found[7], kHolds);   // median 1.0 ≤ 1
+  EXPECT_EQ(found[8], kFails);   // worst 2.5 > 2
+  // One blown run fails its cell's first finding and the no-blow-up target.
+  worse[2] = defaults_cell({timed_run(2.5, 0.25)});
+  const std::vector<Outcome> blown = outcomes(defaults_findings(worse));
+  EXPECT_EQ(blown[4], kFails);
+  EXPECT_EQ(blown[6], kFails);
+}
+
+TEST(DefaultsVerdict, AnUnknownCellIsTheWorstAndStaysIt) {
+  DefaultsCell unknown = defaults_cell({timed_run(1.0, 0.25)});
+  unknown.constant[0].completed = false;
+  const DefaultsSummary s = summarize_defaults({defaults_cell({timed_run(1.0, 0.25)}), unknown, defaults_cell({timed_run(1.0, 2.0)})});
+  EXPECT_TRUE(std::isnan(s.worst_ratio));
+  EXPECT_TRUE(std::isnan(s.median_ratio));
+}
+
+TEST(DefaultsVerdict, ACandidateIsAdoptedWhenItLowersTheWorstCellWithoutANewBlowup) {
+  const std::vector<DefaultsCell> defaults = {defaults_cell({timed_run(1.0, 0.5), timed_run(1.0, 0.5)}),
+                                              defaults_cell({timed_run(1.0, 1.5), timed_run(1.0, 1.5)})};  // worst 3
+  const DefaultsSummary before = summarize_defaults(defaults);
+  // Lower worst cell (2), same median slack: adopted.
+  std::vector<DefaultsCell> better = defaults;
+  better[1] = defaults_cell({timed_run(1.0, 1.0), timed_run(1.0, 1.0)});
+  EXPECT_TRUE(candidate_adopted(before, summarize_defaults(better), false));
+  // The same, but a run blows up that did not: rejected.
+  std::vector<DefaultsCell> blown = better;
+  blown[0].cdat[1] = timed_run(2.5, 0.5);
+  EXPECT_FALSE(candidate_adopted(before, summarize_defaults(blown), false));
+  // The worst cell no lower: rejected.
+  EXPECT_FALSE(candidate_adopted(before, before, false));
+  // A lower worst cell bought with a median more than 5 % higher: rejected. Median before (1 + 3) / 2 = 2;
+  // after (1.5 + 2.75) / 2 = 2.125 > 2.1.
+  std::vector<DefaultsCell> traded = {defaults_cell({timed_run(1.0, 0.75), timed_run(1.0, 0.75)}),
+                                      defaults_cell({timed_run(1.0, 1.375), timed_run(1.0, 1.375)})};
+  EXPECT_FALSE(candidate_adopted(before, summarize_defaults(traded), false));
+  // The cost branch: the same losses at a cheaper step (0.5 s instead of 1 s) are adopted; a dearer one is not.
+  std::vector<DefaultsCell> cheaper = defaults;
+  for (auto& cell : cheaper) {
+    for (auto& run : cell.cdat) run = timed_run(1.0, run.final_train_loss, 0.5);
+  }
+  EXPECT_TRUE(candidate_adopted(before, summarize_defaults(cheaper), true));
+  EXPECT_FALSE(candidate_adopted(summarize_defaults(cheaper), before, true));
+}
+
+TEST(DefaultsVerdict, TheDefaultTunerIsTheLibrarysWhateverTheWorkloadPins) {
+  const Workload w = mlp_ce(0.1);  // pins exact curvature and the paper's rule for the reproductions
+  const train::RunConfig paper = with_tuner(w.base, "adam", "cdat", 2.0);
+  ASSERT_NE(paper.curvature_mode, train::RunConfig{}.curvature_mode);
+  const train::RunConfig c = with_default_tuner(paper, "adam");
+  const train::RunConfig defaults;
+  EXPECT_EQ(c.tuner, "cdat");
+  EXPECT_EQ(c.optimizer, "adam");
+  EXPECT_EQ(c.curvature_mode, defaults.curvature_mode);
+  EXPECT_EQ(c.safeguards, defaults.safeguards);
+  EXPECT_EQ(c.trust_check, defaults.trust_check);
+  EXPECT_EQ(c.sigma, defaults.sigma);
+  EXPECT_EQ(c.measure_curvature, defaults.measure_curvature);
+  EXPECT_EQ(c.train_size, w.base.train_size);  // the workload stays
+  EXPECT_EQ(c.loss, "ce");
+}
+
 // ---- seeds (issue 13): the median run, and verdicts judged on it with a count of seeds.
 TEST(Seeds, TheMedianRunIsTheElementWiseMedianOverTheSeedsThatMeasuredARow) {
   RunData a = run_with({{"train_loss", {1, 0.5, 0.25}}, {"sharpness", {1, NAN, 3}}}, 0.25);

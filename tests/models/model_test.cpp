@@ -61,6 +61,37 @@ TEST(ModelShapeTest, VariantsAndOptions) {
   EXPECT_THROW(make_model(mixer), std::invalid_argument);
 }
 
+// Dropout (mlp, cnn): in training mode it zeroes hidden units (outputs change from one call to the next); in eval
+// mode the network is the one without dropout, with the same weights (dropout draws no random numbers at
+// construction, so the same seed gives the same weights).
+TEST(ModelShapeTest, DropoutActsInTrainingModeOnly) {
+  for (const std::string name : {"mlp", "cnn"}) {
+    ModelConfig plain = image_config(name, {1, 28, 28});
+    plain.width = 8;
+    ModelConfig dropped = plain;
+    dropped.dropout = 0.5;
+    torch::manual_seed(0);
+    auto without = make_model(plain);
+    torch::manual_seed(0);
+    auto with = make_model(dropped);
+    EXPECT_NE(with->describe().find("dropout=0.5"), std::string::npos) << with->describe();
+    const torch::Tensor x = torch::rand({4, 1, 28, 28});
+    torch::NoGradGuard no_grad;
+    EXPECT_FALSE(torch::equal(with->forward(x), with->forward(x))) << name;  // new masks each call
+    with->eval();
+    without->eval();
+    EXPECT_TRUE(torch::equal(with->forward(x), without->forward(x))) << name;
+  }
+  ModelConfig c = image_config("mlp", {1, 28, 28});
+  c.dropout = 1.0;  // [0, 1)
+  EXPECT_THROW(make_model(c), std::invalid_argument);
+  c.dropout = -0.1;
+  EXPECT_THROW(make_model(c), std::invalid_argument);
+  c = image_config("resnet", {1, 28, 28});
+  c.dropout = 0.25;  // an option of mlp and cnn only
+  EXPECT_THROW(make_model(c), std::invalid_argument);
+}
+
 TEST(ModelShapeTest, NanoLmLogitsPerToken) {
   torch::manual_seed(0);
   ModelConfig c;

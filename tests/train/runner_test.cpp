@@ -66,6 +66,27 @@ TEST(Runner, WritesConfigMetricsSummaryAndCheckpoint) {
   EXPECT_EQ(summary["sharpness_kind"], "hessian");
 }
 
+// With dropout the training steps see the network with it, and the evaluations without it (eval mode): the
+// initial and final train loss are those of the same weights without dropout, so the initial loss is the one of
+// the same run without dropout, bit for bit (the weights are the same: dropout draws nothing at construction).
+TEST(Runner, DropoutIsOffInTheEvaluations) {
+  CDAT_REQUIRE_FASHION_MNIST();
+  auto plain = small_run("dropout_off");
+  plain.steps = 2;
+  plain.sharpness_every = 0;
+  plain.batch_size = 64;
+  auto dropped = small_run("dropout_on");
+  dropped.steps = plain.steps;
+  dropped.sharpness_every = 0;
+  dropped.batch_size = 64;
+  dropped.dropout = 0.5;
+  const auto without = run_training(plain, {});
+  const auto with = run_training(dropped, {});
+  EXPECT_EQ(with.initial_train_loss, without.initial_train_loss);
+  EXPECT_TRUE(std::isfinite(with.final_train_loss));
+  EXPECT_NE(with.final_train_loss, without.final_train_loss);  // the steps did see the dropout
+}
+
 TEST(Runner, DivergenceEndsTheRunCleanly) {
   CDAT_REQUIRE_FASHION_MNIST();
   auto c = small_run("diverge");
