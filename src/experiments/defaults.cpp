@@ -154,11 +154,8 @@ std::string runs_text(const std::vector<Tuned>& tuned) {
   return fmt::format("{:g}", median(runs));
 }
 
-std::string seed_ratios_text(const DefaultsCell& cell) {
-  std::string text;
-  for (double r : seed_ratios(cell)) text += (text.empty() ? "" : ", ") + (std::isinf(r) ? std::string("blew up") : num(r));
-  return text;
-}
+// A ratio for the tables: "∞ (blew up)" where a default blew up (num() would print "—", as for an unknown one).
+std::string ratio_or_blowup(double ratio) { return std::isinf(ratio) ? "∞ (blew up)" : num(ratio); }
 
 Table main_table(const std::vector<Cell>& cells, const std::vector<DefaultsCell>& judged,
                  const std::vector<std::vector<Tuned>>& tuned) {
@@ -174,15 +171,15 @@ Table main_table(const std::vector<Cell>& cells, const std::vector<DefaultsCell>
     table.rows.push_back({cells[i].workload.name, optimizer_title(cells[i].optimizer), b == 0 ? "full" : std::to_string(b),
                           describe(over_seeds(judged[i].cdat)),
                           fmt::format("{} ({})", describe(over_seeds(judged[i].constant)), tuned_lrs_text(tuned[i])),
-                          fmt::format("{} ({})", num(cell_ratio(judged[i])), seed_ratios_text(judged[i])),
+                          fmt::format("{} ({})", ratio_or_blowup(cell_ratio(judged[i])), ratios_text(seed_ratios(judged[i]))),
                           num(cost_ratio(judged[i])), runs_text(tuned[i])});
   }
   return table;
 }
 
 std::vector<std::string> summary_row(const std::string& what, const DefaultsSummary& s) {
-  return {what, fmt::format("{} of {}", s.blowups, s.runs), num(s.median_ratio),
-          fmt::format("{} ({})", num(s.worst_ratio), s.worst_cell), num(s.median_cost)};
+  return {what, fmt::format("{} of {}", s.blowups, s.runs), ratio_or_blowup(s.median_ratio),
+          fmt::format("{} ({})", ratio_or_blowup(s.worst_ratio), s.worst_cell), num(s.median_cost)};
 }
 
 }  // namespace
@@ -218,8 +215,9 @@ Report reproduce_defaults(Context& ctx) {
     report.findings.push_back(judge(
         "candidate \"" + candidate.name + "\" is adopted by the rule" + (candidate.lowers_cost ? " (cost branch)" : ""),
         fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({}), cost {} ({})", changed.blowups, defaults.blowups,
-                    num(changed.median_ratio), num(defaults.median_ratio), num(changed.worst_ratio), num(defaults.worst_ratio),
-                    num(changed.median_cost), num(defaults.median_cost)),
+                    ratio_or_blowup(changed.median_ratio), ratio_or_blowup(defaults.median_ratio),
+                    ratio_or_blowup(changed.worst_ratio), ratio_or_blowup(defaults.worst_ratio), num(changed.median_cost),
+                    num(defaults.median_cost)),
         candidate_adopted(defaults, changed, candidate.lowers_cost),
         !std::isnan(changed.median_ratio) && !std::isnan(defaults.median_ratio)));
   }

@@ -374,13 +374,13 @@ double seconds_per_step(const RunData& run) {
   return column->second.back() / static_cast<double>(column->second.size());
 }
 
+}  // namespace
+
 std::string ratios_text(const std::vector<double>& ratios) {
   std::string text;
   for (double r : ratios) text += (text.empty() ? "" : ", ") + (std::isinf(r) ? std::string("blew up") : num(r));
   return text;
 }
-
-}  // namespace
 
 double cell_ratio(const DefaultsCell& cell) { return median_or_nan(seed_ratios(cell)); }
 
@@ -433,7 +433,7 @@ std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
                              fmt::format("{}/{} seeds blew up", blown, cell.cdat.size()), blown == 0,
                              std::all_of(cell.cdat.begin(), cell.cdat.end(), [](const RunData& r) { return r.completed; })));
     findings.push_back(judge(cell.where + fmt::format(": the defaults end within {:g} × the per-seed tuned constant LR", kDefaultsWorstTarget),
-                             fmt::format("ratio {} (seeds: {})", num(ratio), ratios_text(ratios)),
+                             fmt::format("ratio {} (seeds: {})", std::isinf(ratio) ? "∞" : num(ratio), ratios_text(ratios)),
                              ratio <= kDefaultsWorstTarget, measured));
   }
   const DefaultsSummary summary = summarize_defaults(cells);
@@ -458,6 +458,9 @@ bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& c
   if (!(candidate.median_ratio <= kCandidateMedianSlack * defaults.median_ratio)) return false;  // (3)
   if (lowers_cost) {
     return candidate.worst_ratio <= kCandidateMedianSlack * defaults.worst_ratio && candidate.median_cost < defaults.median_cost;
+  }
+  if (std::isinf(candidate.worst_ratio) && std::isinf(defaults.worst_ratio)) {
+    return candidate.blowups < defaults.blowups;  // (2), both worst cells blew up: fewer blow-ups is lower
   }
   return candidate.worst_ratio < defaults.worst_ratio;  // (2)
 }

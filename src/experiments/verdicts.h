@@ -141,7 +141,8 @@ constexpr double kDefaultsMedianTarget = 1.0;  // the median over cells of the c
 constexpr double kDefaultsWorstTarget = 2.0;   // every cell's ratio is ≤ 2 (the worst cell)
 // and no run of the defaults blows up. A candidate change of the defaults is adopted when, on the same cells
 // and seeds, (1) none of its runs blows up where the defaults' run of that cell and seed did not, (2) it
-// lowers the worst cell's ratio, and (3) it raises the median over cells by at most kCandidateMedianSlack; a
+// lowers the worst cell's ratio (where both worst cells blew up, ratio +∞: it has fewer runs that blow up;
+// amended after the 0.02-scale smoke run, before the runs it judges), and (3) it raises the median over cells by at most kCandidateMedianSlack; a
 // candidate meant to cut the cost of a step (not its loss) is adopted under (1) and (3) when it also raises the
 // worst cell's ratio by at most that slack and lowers the median cost of a step.
 constexpr double kCandidateMedianSlack = 1.05;
@@ -155,6 +156,8 @@ struct DefaultsCell {
 std::vector<double> seed_ratios(const DefaultsCell& cell);
 // The cell's ratio: the median of seed_ratios (+∞ when most seeds blew up).
 double cell_ratio(const DefaultsCell& cell);
+// "0.5, blew up, 2": per-seed ratios for the tables.
+std::string ratios_text(const std::vector<double>& ratios);
 // A step's wall time over the tuned constant's step, per seed (from metrics.csv's wall_time_s), and its median.
 double cost_ratio(const DefaultsCell& cell);
 

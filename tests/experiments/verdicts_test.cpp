@@ -454,6 +454,12 @@ TEST(DefaultsVerdict, ACandidateIsAdoptedWhenItLowersTheWorstCellWithoutANewBlow
   EXPECT_FALSE(candidate_adopted(before, summarize_defaults(blown), false));
   // The worst cell no lower: rejected.
   EXPECT_FALSE(candidate_adopted(before, before, false));
+  // Both worst cells blew up (+∞): fewer blow-ups, and none new, is lower; as many is not.
+  std::vector<DefaultsCell> two_blown = defaults, one_blown = defaults;
+  two_blown[1].cdat = {timed_run(3.0, 0.5), timed_run(3.0, 0.5)};
+  one_blown[1].cdat = {timed_run(3.0, 0.5), timed_run(1.0, 0.5)};
+  EXPECT_TRUE(candidate_adopted(summarize_defaults(two_blown), summarize_defaults(one_blown), false));
+  EXPECT_FALSE(candidate_adopted(summarize_defaults(two_blown), summarize_defaults(two_blown), false));
   // A lower worst cell bought with a median more than 5 % higher: rejected. Median before (1 + 3) / 2 = 2;
   // after (1.5 + 2.75) / 2 = 2.125 > 2.1.
   std::vector<DefaultsCell> traded = {defaults_cell({timed_run(1.0, 0.75), timed_run(1.0, 0.75)}),
