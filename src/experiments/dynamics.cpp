@@ -116,13 +116,14 @@ bool plot_dynamics(Context& ctx, const std::string& dir, const std::vector<Simul
 
 }  // namespace
 
-Report reproduce_dynamics(Context& ctx) {
+Report reproduce_dynamics(Context& ctx) { return simulate_dynamics(ctx, kDynamicsSteps); }
+
+Report simulate_dynamics(Context& ctx, int64_t steps) {
   Report report{"dynamics", "The simplified model of LR / sharpness dynamics",
                 "constant η: λ rises to ≈ 2/η and y oscillates around 0; classical tuner η = 1.9/λ: y = −0.1, λ keeps "
                 "growing (∝ √t) and η keeps falling; CDAT σ = 2: y ≈ 0 and λ stabilises; σ slightly below 2: y settles "
                 "slightly below 0 and λ creeps up (§5; lagged closure η_t = σ/λ_{t−1}).",
                 {}, {}, {}, {}};
-  const int64_t steps = scaled(20000, ctx.settings().scale, 200);
   const dynamics::Options base{};
   const std::vector<Simulation> sims = simulate_rules(base, steps);
   const std::string dir = ctx.folder("dynamics");

@@ -31,6 +31,10 @@ Report reproduce_one_step_vs_long(Context& ctx);  // §4.3, greedy vs σ = 2
 Report reproduce_mini_batch(Context& ctx);        // §4.4
 Report reproduce_ablation(Context& ctx);          // §4.5
 Report reproduce_dynamics(Context& ctx);          // §5
+// The simplified model over `steps` steps; the experiment runs kDynamicsSteps whatever --scale (about a second:
+// scaling it down only made the smoke runs judge a model that had no time to settle).
+constexpr int64_t kDynamicsSteps = 20000;
+Report simulate_dynamics(Context& ctx, int64_t steps);
 Report reproduce_safeguards(Context& ctx);        // issue 11: CDAT's safeguards (ours)
 Report reproduce_defaults(Context& ctx);          // issue 24: the defaults against a per-seed tuned constant (ours)
 
