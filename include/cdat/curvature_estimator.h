@@ -18,13 +18,13 @@ namespace cdat {
 
 // Options of the built-in estimators (TunedOptimizerOptions derives from it, so they are set there).
 struct CurvatureOptions {
-  // The estimator's registered name (the CLI's --curvature-mode): parabola-central (default: parabola with
-  // parabola_central), parabola, exact, forward, secant, fd, or a registered one. The central parabola costs
-  // two forward passes where exact costs a double backward (≈ 1.7 gradients), and its closed loop ended no
-  // worse than exact's on every full-batch cell of issue 25's adoption rule, torchvision's ResNet-18 with
-  // batch normalisation included, where the one-sided parabola did not (docs/performance.md "The default
-  // step"). The paper computes uᵀHu exactly, and `cdat reproduce` judges it with exact.
-  std::string curvature_mode = "parabola-central";
+  // The estimator's registered name (the CLI's --curvature-mode): exact (default, the paper's: double backward
+  // on the step's own forward pass), parabola-central (parabola with parabola_central), parabola, forward,
+  // secant, fd, or a registered one. The parabolas cost one or two forward passes where exact costs a double
+  // backward (≈ 1.7 gradients), but neither passed issue 25's adoption rule: on torchvision's ResNet-18 with
+  // batch normalisation the one-sided parabola ended 4–36 × above exact's final loss (GD) and the central one
+  // 1.18–1.40 × (Adam) (docs/performance.md "The default step").
+  std::string curvature_mode = "exact";
   double fd_step = 1e-3;  // fd (and parabola's first step): relative step length
   // parabola: h = parabola_step·η_{t−1} (shortened as in ParabolaCurvature). An h at the scale of the step
   // itself (1) breaks the closed loop of CDAT; a tenth keeps the estimate local (docs/method.md).

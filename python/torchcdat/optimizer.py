@@ -49,10 +49,10 @@ class TunedOptimizer(torch.optim.Optimizer):
             and the multiplier on the group's share of the update (0 freezes the group); η is one for all.
         measure_curvature: also measure uᵀHu when the tuner does not need it (last_stats["curvature"]).
         measure_curvature_every: also measure uᵀHu on the steps whose index is a multiple of this (default 0: never).
-        curvature_mode: how a step obtains uᵀHu: "parabola-central" (default: the parabola through f(w − hu), f(w)
-            and f(w + hu), two forward passes without a graph; a step whose estimate is unreliable measures exactly
-            instead and says so in last_stats["curvature_fallback"]), "parabola" (through f(w), gᵀu and f(w + hu):
-            one forward), "exact" (double backward on the step's forward pass, the paper's), "forward"
+        curvature_mode: how a step obtains uᵀHu: "exact" (default: double backward on the step's forward pass, the
+            paper's), "parabola-central" (the parabola through f(w − hu), f(w) and f(w + hu), two forward passes
+            without a graph; a step whose estimate is unreliable measures exactly instead and says so in
+            last_stats["curvature_fallback"]), "parabola" (through f(w), gᵀu and f(w + hu): one forward), "forward"
             (forward-over-reverse), "secant" (from consecutive gradients: free, one step late), "fd" (central
             finite differences of the gradient), or any name registered in C++ (_C.curvature_estimator_names()).
         fd_step: the relative step of curvature_mode="fd" (and of "parabola" on its first step).

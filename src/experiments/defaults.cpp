@@ -88,6 +88,8 @@ const std::vector<Candidate>& candidates() {
       {"EMA β = 0.9 in full batch", false, [](train::RunConfig& c) { if (c.batch_size == 0) c.ema = 0.9; }},
       {"EMA β = 0.9 in mini batch", false, [](train::RunConfig& c) { if (c.batch_size > 0) c.ema = 0.9; }},
       {"growth bound 4 ×", false, [](train::RunConfig& c) { c.max_growth = 4.0; }},
+      // The cheap curvature issue 25's closed-loop rule did not adopt (ResNet-18 with Adam), judged here for cost.
+      {"curvature parabola-central (two forwards)", true, [](train::RunConfig& c) { c.curvature_mode = "parabola-central"; }},
       {"mini batch: curvature every 4 steps, trust check on the first step", true,
        [](train::RunConfig& c) {
          if (c.batch_size > 0) {

@@ -71,7 +71,7 @@ struct RunConfig {
   // log uᵀHu on every step even when the tuner does not need it; false: only where the tuner computes it
   // and on the sharpness steps (baselines pay nothing for the column)
   bool measure_curvature = false;
-  // parabola-central (two forwards, the library's default), parabola (one forward), exact (double backward),
+  // exact (double backward, the library's default), parabola-central (two forwards), parabola (one forward),
   // forward (forward-over-reverse), secant (lagged, free), fd
   std::string curvature_mode = CurvatureOptions{}.curvature_mode;
   int64_t curvature_every = 1;            // measure uᵀHu/‖u‖² every K steps, κ̄·‖u‖² in between

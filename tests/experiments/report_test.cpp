@@ -51,7 +51,7 @@ TEST(Registry, EveryExperimentOfTheIssueIsThereAndUnknownNamesAreListed) {
   std::vector<std::string> names;
   for (const auto& e : all_experiments()) names.push_back(e.name);
   EXPECT_EQ(names, (std::vector<std::string>{"eos", "undershoot", "linear", "lr-decay", "cdat-full-batch", "one-step-vs-long",
-                                             "mini-batch", "ablation", "dynamics", "safeguards"}));
+                                             "mini-batch", "ablation", "dynamics", "safeguards", "defaults"}));
   try {
     find_experiment("warmup");
     FAIL() << "no error";

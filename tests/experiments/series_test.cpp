@@ -152,8 +152,8 @@ TEST(RunName, DoesNotChangeWhenADefaultOrALaterOptionChanges) {
   paper.safeguards = false;
   paper.curvature_mode = "exact";
   EXPECT_EQ(run_name(paper), "mlp-gd-cdat-s2-b0-335bb823");
-  // The default curvature since issue 25, the parabola, makes other runs: they have other names.
-  paper.curvature_mode = train::RunConfig{}.curvature_mode;
+  // Another curvature makes other runs: they have other names.
+  paper.curvature_mode = "parabola-central";
   EXPECT_NE(run_name(paper), "mlp-gd-cdat-s2-b0-335bb823");
   // A CDAT run with safeguards is named by them: the new default loss floor renames it.
   train::RunConfig guarded;

@@ -475,14 +475,18 @@ TEST(DefaultsVerdict, ACandidateIsAdoptedWhenItLowersTheWorstCellWithoutANewBlow
 }
 
 TEST(DefaultsVerdict, TheDefaultTunerIsTheLibrarysWhateverTheWorkloadPins) {
-  const Workload w = mlp_ce(0.1);  // pins exact curvature and the paper's rule for the reproductions
-  const train::RunConfig paper = with_tuner(w.base, "adam", "cdat", 2.0);
-  ASSERT_NE(paper.curvature_mode, train::RunConfig{}.curvature_mode);
+  const Workload w = mlp_ce(0.1);
+  train::RunConfig paper = with_tuner(w.base, "adam", "cdat", 2.0);  // the paper's rule, for the reproductions
+  paper.curvature_mode = "parabola";  // and keys a workload might pin, away from the defaults
+  paper.curvature_every = 4;
+  paper.sigma = 1.0;
+  ASSERT_NE(paper.safeguards, train::RunConfig{}.safeguards);
   const train::RunConfig c = with_default_tuner(paper, "adam");
   const train::RunConfig defaults;
   EXPECT_EQ(c.tuner, "cdat");
   EXPECT_EQ(c.optimizer, "adam");
   EXPECT_EQ(c.curvature_mode, defaults.curvature_mode);
+  EXPECT_EQ(c.curvature_every, defaults.curvature_every);
   EXPECT_EQ(c.safeguards, defaults.safeguards);
   EXPECT_EQ(c.trust_check, defaults.trust_check);
   EXPECT_EQ(c.sigma, defaults.sigma);
