@@ -15,8 +15,6 @@ Usage: PYTHONPATH=DIR overhead.py [--peer-loop build/bench/peer_loop] [--width 1
 """
 import argparse
 import os
-import importlib.util
-import pathlib
 import resource
 import statistics
 import subprocess
@@ -28,14 +26,12 @@ import torch.nn.functional as F
 
 import torchcdat
 
+import source_module  # python/bench/source_module.py, beside this script
+
 
 def load_peer():
     """bench/peer/cdat_loop.py, for the workload's data (as peer_loop.cpp)."""
-    path = pathlib.Path(__file__).resolve().parents[2] / "bench" / "peer" / "cdat_loop.py"
-    spec = importlib.util.spec_from_file_location("cdat_loop", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return source_module.load("bench/peer/cdat_loop.py")
 
 
 def model_like_peer_loop(width):

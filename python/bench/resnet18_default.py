@@ -9,9 +9,7 @@ step, exact-curvature fallbacks, reused forwards) and per cell the parabola's fi
                                      [--modes exact,parabola,parabola-central,exact@2]
 """
 import argparse
-import importlib.util
 import os
-import pathlib
 import statistics
 import time
 
@@ -22,17 +20,10 @@ import torchvision
 
 import torchcdat
 
-
-def load_example():
-    """examples/python/train_mlp.py, for its IDX reader."""
-    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python" / "train_mlp.py"
-    spec = importlib.util.spec_from_file_location("train_mlp", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import source_module  # python/bench/source_module.py, beside this script
 
 
-read_idx = load_example().read_idx
+read_idx = source_module.load("examples/python/train_mlp.py").read_idx  # its IDX reader
 
 
 def load_fashion_mnist(folder, n):

@@ -101,17 +101,6 @@ const std::vector<Candidate>& candidates() {
   return list;
 }
 
-using ConfigOf = std::function<train::RunConfig(const Cell&)>;
-
-// Every seed of every cell, requested together so that the jobs stay busy: per cell, the runs of its seeds.
-std::vector<std::vector<RunData>> run_cells(Context& ctx, const std::vector<Cell>& cells, const ConfigOf& config_of) {
-  std::vector<train::RunConfig> configs;
-  for (const auto& cell : cells) configs.push_back(config_of(cell));
-  std::vector<std::vector<RunData>> per_cell;
-  for (auto& runs : ctx.run_seeds(configs)) per_cell.push_back(std::move(runs.seeds));
-  return per_cell;
-}
-
 // Per cell, per seed: the constant LR tuned on that seed alone.
 std::vector<std::vector<Tuned>> tune_per_seed(Context& ctx, const std::vector<Cell>& cells) {
   const int seeds = ctx.settings().seeds;
@@ -194,7 +183,7 @@ Report reproduce_defaults(Context& ctx) {
                 "changes of the defaults are adopted only by the rule committed before their runs.",
                 {}, {}, {}, {}};
   const std::vector<Cell> cells = benchmark_cells(ctx);
-  const auto cdat = run_cells(ctx, cells, [](const Cell& c) { return with_default_tuner(c.workload.base, c.optimizer); });
+  const auto cdat = run_over_seeds(ctx, cells, [](const Cell& c) { return with_default_tuner(c.workload.base, c.optimizer); });
   const auto tuned = tune_per_seed(ctx, cells);
   const std::vector<DefaultsCell> judged = judged_cells(cells, cdat, tuned);
   report.tables.push_back(main_table(cells, judged, tuned));
@@ -207,7 +196,7 @@ Report reproduce_defaults(Context& ctx) {
                 {"defaults", "blew up", "median ratio", "worst cell", "median cost a step"},
                 {summary_row("the defaults", defaults)}};
   for (const auto& candidate : candidates()) {
-    const auto runs = run_cells(ctx, cells, [&](const Cell& c) {
+    const auto runs = run_over_seeds(ctx, cells, [&](const Cell& c) {
       train::RunConfig config = with_default_tuner(c.workload.base, c.optimizer);
       candidate.change(config);
       return config;

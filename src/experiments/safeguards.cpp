@@ -42,22 +42,11 @@ const std::vector<Safeguard>& safeguards() {
   return list;
 }
 
-// One configuration per cell, over the seeds: the runs are requested together so that `jobs` stay busy.
 struct Cell {
   Workload workload;
   std::string optimizer;
   std::string where() const { return fmt::format("{}, {}", workload.name, optimizer_title(optimizer)); }
 };
-using ConfigOf = std::function<train::RunConfig(const Cell&)>;
-
-std::vector<std::vector<RunData>> run_over_seeds(Context& ctx, const std::vector<Cell>& cells, const ConfigOf& config_of) {
-  std::vector<train::RunConfig> configs;
-  for (const auto& cell : cells) configs.push_back(config_of(cell));
-  std::vector<std::vector<RunData>> per_cell;
-  for (auto& runs : ctx.run_seeds(configs)) per_cell.push_back(std::move(runs.seeds));
-  return per_cell;
-}
-
 // Every run of the experiment: per cell (in the order of `cells`), the runs of its seeds.
 struct SafeguardRuns {
   std::vector<std::vector<RunData>> defaults;  // σ = 2, the default safeguards

@@ -54,6 +54,17 @@ struct ClassicalTuners {
 };
 ClassicalTuners run_classical_tuners(Context& ctx, const Workload& workload, const std::string& optimizer);
 
+// One configuration per cell (config_of(cell)) over the seeds, every cell's requested together so that the
+// jobs stay busy: per cell, in the order of `cells`, the runs of its seeds.
+template <typename Cell, typename ConfigOf>
+std::vector<std::vector<RunData>> run_over_seeds(Context& ctx, const std::vector<Cell>& cells, const ConfigOf& config_of) {
+  std::vector<train::RunConfig> configs;
+  for (const auto& cell : cells) configs.push_back(config_of(cell));
+  std::vector<std::vector<RunData>> per_cell;
+  for (auto& runs : ctx.run_seeds(configs)) per_cell.push_back(std::move(runs.seeds));
+  return per_cell;
+}
+
 // "gd", "rmsprop", "adam" → "GD", "RMSProp", "Adam".
 std::string optimizer_title(const std::string& optimizer);
 
