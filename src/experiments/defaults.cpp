@@ -145,9 +145,6 @@ std::string runs_text(const std::vector<Tuned>& tuned) {
   return fmt::format("{:g}", median(runs));
 }
 
-// A ratio for the tables: "∞ (blew up)" where a default blew up (num() would print "—", as for an unknown one).
-std::string ratio_or_blowup(double ratio) { return std::isinf(ratio) ? "∞ (blew up)" : num(ratio); }
-
 Table main_table(const std::vector<Cell>& cells, const std::vector<DefaultsCell>& judged,
                  const std::vector<std::vector<Tuned>>& tuned) {
   Table table{"The default CDAT against the constant LR tuned for each seed: final train loss, median (lowest–highest) "

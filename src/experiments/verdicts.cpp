@@ -366,6 +366,13 @@ double median_or_nan(const std::vector<double>& values) {
   return median(values);
 }
 
+// The median of the finite values (NaN when there are none): costs whose runs did not finish drop out.
+double median_of_finite(const std::vector<double>& values) {
+  std::vector<double> finite;
+  std::copy_if(values.begin(), values.end(), std::back_inserter(finite), [](double v) { return std::isfinite(v); });
+  return median(finite);
+}
+
 // Wall time of a step, from metrics.csv's cumulative wall_time_s (NaN without it).
 double seconds_per_step(const RunData& run) {
   if (!run.ok()) return NAN;
@@ -375,6 +382,8 @@ double seconds_per_step(const RunData& run) {
 }
 
 }  // namespace
+
+std::string ratio_or_blowup(double ratio) { return std::isinf(ratio) ? "∞ (blew up)" : num(ratio); }
 
 std::string ratios_text(const std::vector<double>& ratios) {
   std::string text;
@@ -389,9 +398,7 @@ double cost_ratio(const DefaultsCell& cell) {
   for (size_t k = 0; k < cell.cdat.size() && k < cell.constant.size(); ++k) {
     ratios.push_back(seconds_per_step(cell.cdat[k]) / seconds_per_step(cell.constant[k]));
   }
-  std::vector<double> finite;
-  std::copy_if(ratios.begin(), ratios.end(), std::back_inserter(finite), [](double r) { return std::isfinite(r); });
-  return median(finite);
+  return median_of_finite(ratios);
 }
 
 DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells) {
@@ -405,20 +412,17 @@ DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells) {
       summary.blowups += blown.back() ? 1 : 0;
     }
     summary.blown.push_back(blown);
-    const double ratio = cell_ratio(cell);
-    cell_ratios.push_back(ratio);
-    // The first cell, a larger ratio, or NaN: an unknown ratio is the worst, and stays it.
-    const bool worse = summary.worst_cell.empty() || std::isnan(ratio) || ratio > summary.worst_ratio;
-    if (worse && !(std::isnan(summary.worst_ratio) && !summary.worst_cell.empty())) {
-      summary.worst_ratio = ratio;
-      summary.worst_cell = cell.where;
-    }
+    cell_ratios.push_back(cell_ratio(cell));
     costs.push_back(cost_ratio(cell));
   }
+  if (cells.empty()) return summary;
+  // The worst cell: the first whose ratio is unknown (NaN), else the one with the largest ratio (+∞: blew up).
+  auto worst = std::find_if(cell_ratios.begin(), cell_ratios.end(), [](double r) { return std::isnan(r); });
+  if (worst == cell_ratios.end()) worst = std::max_element(cell_ratios.begin(), cell_ratios.end());
+  summary.worst_ratio = *worst;
+  summary.worst_cell = cells[static_cast<size_t>(worst - cell_ratios.begin())].where;
   summary.median_ratio = median_or_nan(cell_ratios);
-  std::vector<double> finite_costs;
-  std::copy_if(costs.begin(), costs.end(), std::back_inserter(finite_costs), [](double r) { return std::isfinite(r); });
-  summary.median_cost = median(finite_costs);
+  summary.median_cost = median_of_finite(costs);
   return summary;
 }
 
@@ -433,7 +437,7 @@ std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
                              fmt::format("{}/{} seeds blew up", blown, cell.cdat.size()), blown == 0,
                              std::all_of(cell.cdat.begin(), cell.cdat.end(), [](const RunData& r) { return r.completed; })));
     findings.push_back(judge(cell.where + fmt::format(": the defaults end within {:g} × the per-seed tuned constant LR", kDefaultsWorstTarget),
-                             fmt::format("ratio {} (seeds: {})", std::isinf(ratio) ? "∞" : num(ratio), ratios_text(ratios)),
+                             fmt::format("ratio {} (seeds: {})", ratio_or_blowup(ratio), ratios_text(ratios)),
                              ratio <= kDefaultsWorstTarget, measured));
   }
   const DefaultsSummary summary = summarize_defaults(cells);
@@ -444,7 +448,7 @@ std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
                            fmt::format("median {} over {} cells", num(summary.median_ratio), cells.size()),
                            summary.median_ratio <= kDefaultsMedianTarget, measured));
   findings.push_back(judge(fmt::format("the worst cell's ratio is ≤ {:g}", kDefaultsWorstTarget),
-                           fmt::format("worst {} ({})", num(summary.worst_ratio), summary.worst_cell),
+                           fmt::format("worst {} ({})", ratio_or_blowup(summary.worst_ratio), summary.worst_cell),
                            summary.worst_ratio <= kDefaultsWorstTarget, measured));
   return findings;
 }

@@ -156,6 +156,9 @@ struct DefaultsCell {
 std::vector<double> seed_ratios(const DefaultsCell& cell);
 // The cell's ratio: the median of seed_ratios (+∞ when most seeds blew up).
 double cell_ratio(const DefaultsCell& cell);
+// A ratio for tables and measurements: "∞ (blew up)" where a default blew up (num() prints "—", as for an
+// unknown one).
+std::string ratio_or_blowup(double ratio);
 // "0.5, blew up, 2": per-seed ratios for the tables.
 std::string ratios_text(const std::vector<double>& ratios);
 // A step's wall time over the tuned constant's step, per seed (from metrics.csv's wall_time_s), and its median.
