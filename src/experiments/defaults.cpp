@@ -106,6 +106,13 @@ const std::vector<Candidate>& candidates() {
   return list;
 }
 
+// The default CDAT of a cell with `changes` applied, in order.
+train::RunConfig with_changes(const Cell& cell, const std::vector<const Candidate*>& changes) {
+  train::RunConfig config = with_default_tuner(cell.workload.base, cell.optimizer);
+  for (const Candidate* candidate : changes) candidate->change(config);
+  return config;
+}
+
 // Per cell, per seed: the constant LR tuned on that seed alone.
 std::vector<std::vector<Tuned>> tune_per_seed(Context& ctx, const std::vector<Cell>& cells) {
   const int seeds = ctx.settings().seeds;
@@ -175,6 +182,32 @@ std::vector<std::string> summary_row(const std::string& what, const DefaultsSumm
           fmt::format("{} ({})", ratio_or_blowup(s.worst_ratio), s.worst_cell), num(s.median_cost)};
 }
 
+// The adopted candidates run together (one of them: its runs again, from the store): the defaults they make,
+// judged on the three targets, cell by cell in a table like the main one, and whether they keep every target
+// the defaults met (the rule's condition for staying, docs/tuning.md).
+void add_adopted_defaults(Context& ctx, Report& report, Table& summary, const std::vector<Cell>& cells,
+                          const std::vector<std::vector<Tuned>>& tuned, const DefaultsSummary& defaults,
+                          const std::vector<const Candidate*>& adopted) {
+  std::string names;
+  for (const Candidate* c : adopted) names += (names.empty() ? "" : "; ") + c->name;
+  const auto runs = run_over_seeds(ctx, cells, [&](const Cell& c) { return with_changes(c, adopted); });
+  const std::vector<DefaultsCell> judged = judged_cells(cells, runs, tuned);
+  const DefaultsSummary together = summarize_defaults(judged);
+  summary.rows.push_back(summary_row("the adopted candidates together (" + names + ")", together));
+  Table table = main_table(cells, judged, tuned);
+  table.caption = "With the adopted candidates together (" + names + "): " + table.caption;
+  report.tables.push_back(std::move(table));
+  for (auto& finding : defaults_target_findings(together, cells.size(), "the adopted defaults")) {
+    report.findings.push_back(std::move(finding));
+  }
+  report.findings.push_back(judge("the adopted candidates together keep every target the defaults met",
+                                  fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({})", together.blowups,
+                                              defaults.blowups, ratio_or_blowup(together.median_ratio),
+                                              ratio_or_blowup(defaults.median_ratio), ratio_or_blowup(together.worst_ratio),
+                                              ratio_or_blowup(defaults.worst_ratio)),
+                                  keeps_targets(defaults, together), !std::isnan(together.median_ratio)));
+}
+
 }  // namespace
 
 Report reproduce_defaults(Context& ctx) {
@@ -197,23 +230,22 @@ Report reproduce_defaults(Context& ctx) {
                 "(× the tuned constant's).",
                 {"defaults", "blew up", "median ratio", "worst cell", "median cost a step"},
                 {summary_row("the defaults", defaults)}};
+  std::vector<const Candidate*> adopted;
   for (const auto& candidate : candidates()) {
-    const auto runs = run_over_seeds(ctx, cells, [&](const Cell& c) {
-      train::RunConfig config = with_default_tuner(c.workload.base, c.optimizer);
-      candidate.change(config);
-      return config;
-    });
+    const auto runs = run_over_seeds(ctx, cells, [&](const Cell& c) { return with_changes(c, {&candidate}); });
     const DefaultsSummary changed = summarize_defaults(judged_cells(cells, runs, tuned));
     summary.rows.push_back(summary_row(candidate.name, changed));
+    const bool adopt = candidate_adopted(defaults, changed, candidate.lowers_cost);
     report.findings.push_back(judge(
         "candidate \"" + candidate.name + "\" is adopted by the rule" + (candidate.lowers_cost ? " (cost branch)" : ""),
         fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({}), cost {} ({})", changed.blowups, defaults.blowups,
                     ratio_or_blowup(changed.median_ratio), ratio_or_blowup(defaults.median_ratio),
                     ratio_or_blowup(changed.worst_ratio), ratio_or_blowup(defaults.worst_ratio), num(changed.median_cost),
                     num(defaults.median_cost)),
-        candidate_adopted(defaults, changed, candidate.lowers_cost),
-        !std::isnan(changed.median_ratio) && !std::isnan(defaults.median_ratio)));
+        adopt, !std::isnan(changed.median_ratio) && !std::isnan(defaults.median_ratio)));
+    if (adopt) adopted.push_back(&candidate);
   }
+  if (!adopted.empty()) add_adopted_defaults(ctx, report, summary, cells, tuned, defaults, adopted);
   report.tables.push_back(summary);
   note_nanolm_skipped(ctx, report);
   return report;

@@ -440,17 +440,34 @@ std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
                              fmt::format("ratio {} (seeds: {})", ratio_or_blowup(ratio), ratios_text(ratios)),
                              ratio <= kDefaultsWorstTarget, measured));
   }
-  const DefaultsSummary summary = summarize_defaults(cells);
-  const bool measured = !std::isnan(summary.median_ratio);
-  findings.push_back(judge("no run of the defaults blows up", fmt::format("{} of {} runs blew up", summary.blowups, summary.runs),
-                           summary.blowups == 0, summary.runs > 0));
-  findings.push_back(judge(fmt::format("the median over cells of the defaults' ratio to the tuned constant is ≤ {:g}", kDefaultsMedianTarget),
-                           fmt::format("median {} over {} cells", num(summary.median_ratio), cells.size()),
-                           summary.median_ratio <= kDefaultsMedianTarget, measured));
-  findings.push_back(judge(fmt::format("the worst cell's ratio is ≤ {:g}", kDefaultsWorstTarget),
-                           fmt::format("worst {} ({})", ratio_or_blowup(summary.worst_ratio), summary.worst_cell),
-                           summary.worst_ratio <= kDefaultsWorstTarget, measured));
+  for (auto& finding : defaults_target_findings(summarize_defaults(cells), cells.size(), "the defaults")) {
+    findings.push_back(std::move(finding));
+  }
   return findings;
+}
+
+std::vector<DefaultsTarget> defaults_targets(const DefaultsSummary& summary) {
+  return {{"blow-ups", summary.blowups == 0}, {"median", summary.median_ratio <= kDefaultsMedianTarget},
+          {"worst cell", summary.worst_ratio <= kDefaultsWorstTarget}};
+}
+
+std::vector<Finding> defaults_target_findings(const DefaultsSummary& summary, size_t cells, const std::string& whose) {
+  const bool measured = !std::isnan(summary.median_ratio);
+  const std::vector<DefaultsTarget> met = defaults_targets(summary);
+  return {judge("no run of " + whose + " blows up", fmt::format("{} of {} runs blew up", summary.blowups, summary.runs),
+                met[0].met, summary.runs > 0),
+          judge(fmt::format("the median over cells of {}' ratio to the tuned constant is ≤ {:g}", whose, kDefaultsMedianTarget),
+                fmt::format("median {} over {} cells", num(summary.median_ratio), cells), met[1].met, measured),
+          judge(fmt::format("{}: the worst cell's ratio is ≤ {:g}", whose, kDefaultsWorstTarget),
+                fmt::format("worst {} ({})", ratio_or_blowup(summary.worst_ratio), summary.worst_cell), met[2].met, measured)};
+}
+
+bool keeps_targets(const DefaultsSummary& defaults, const DefaultsSummary& adopted) {
+  const std::vector<DefaultsTarget> before = defaults_targets(defaults), after = defaults_targets(adopted);
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].met && !after[i].met) return false;
+  }
+  return true;
 }
 
 bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& candidate, bool lowers_cost) {

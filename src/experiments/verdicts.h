@@ -173,8 +173,18 @@ struct DefaultsSummary {
 DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells);
 // Per cell: no seed blows up; the ratio is ≤ kDefaultsWorstTarget. Then the three targets over all cells.
 std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells);
+// The three targets over all cells, for `whose` runs ("the defaults"): no blow-up, the median, the worst cell.
+std::vector<Finding> defaults_target_findings(const DefaultsSummary& summary, size_t cells, const std::string& whose);
+struct DefaultsTarget {
+  std::string name;
+  bool met;
+};
+// Which of the three targets a summary meets (in the order of defaults_target_findings).
+std::vector<DefaultsTarget> defaults_targets(const DefaultsSummary& summary);
 // The adoption rule above; `lowers_cost`: the candidate is meant to cut the cost of a step.
 bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& candidate, bool lowers_cost);
+// The adopted candidates run together stay only if they keep every target the defaults met (docs/tuning.md).
+bool keeps_targets(const DefaultsSummary& defaults, const DefaultsSummary& adopted);
 
 // ---- linear (PAPER Figure 2; issue 13): the classical tuners are effective on linear models. These rules
 // were written down and committed before any run they judge.

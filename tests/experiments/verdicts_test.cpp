@@ -474,6 +474,30 @@ TEST(DefaultsVerdict, ACandidateIsAdoptedWhenItLowersTheWorstCellWithoutANewBlow
   EXPECT_FALSE(candidate_adopted(summarize_defaults(cheaper), before, true));
 }
 
+TEST(DefaultsVerdict, AdoptedCandidatesStayOnlyIfTheyKeepEveryTargetTheDefaultsMet) {
+  // Defaults: no blow-up (met), median 1.5 (missed), worst 2 (met).
+  const std::vector<DefaultsCell> defaults = {defaults_cell({timed_run(1.0, 0.5)}), defaults_cell({timed_run(1.0, 1.0)})};
+  const DefaultsSummary before = summarize_defaults(defaults);
+  const std::vector<DefaultsTarget> met = defaults_targets(before);
+  ASSERT_EQ(met.size(), 3u);
+  EXPECT_TRUE(met[0].met);
+  EXPECT_FALSE(met[1].met);
+  EXPECT_TRUE(met[2].met);
+  EXPECT_EQ(outcomes(defaults_target_findings(before, defaults.size(), "the defaults")),
+            (std::vector<Outcome>{kHolds, kFails, kHolds}));
+  // Lower everywhere: kept. The median now met as well.
+  const std::vector<DefaultsCell> lower = {defaults_cell({timed_run(1.0, 0.25)}), defaults_cell({timed_run(1.0, 0.5)})};
+  EXPECT_TRUE(keeps_targets(before, summarize_defaults(lower)));
+  // A worst cell above 2 loses a target the defaults met: not kept, whatever the median gained.
+  const std::vector<DefaultsCell> worse_worst = {defaults_cell({timed_run(1.0, 0.125)}), defaults_cell({timed_run(1.0, 1.25)})};
+  EXPECT_FALSE(keeps_targets(before, summarize_defaults(worse_worst)));
+  // A blow-up loses the no-blow-up target.
+  const std::vector<DefaultsCell> blown = {defaults_cell({timed_run(2.5, 0.25)}), defaults_cell({timed_run(1.0, 0.5)})};
+  EXPECT_FALSE(keeps_targets(before, summarize_defaults(blown)));
+  // A target the defaults missed may stay missed.
+  EXPECT_TRUE(keeps_targets(before, before));
+}
+
 TEST(DefaultsVerdict, TheDefaultTunerIsTheLibrarysWhateverTheWorkloadPins) {
   const Workload w = mlp_ce(0.1);
   train::RunConfig paper = with_tuner(w.base, "adam", "cdat", 2.0);  // the paper's rule, for the reproductions
