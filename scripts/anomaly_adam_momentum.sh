@@ -36,8 +36,8 @@ for name in mlp cnn; do
     for seed in 0 1 2; do
       run="$out/$name-$base-$dtype-s$seed"
       [[ -f "$run/summary.json" ]] && continue
-      # shellcheck disable=SC2086  # the workload's flags are words
       # A run that diverges (the point of several) exits non-zero after writing its summary.json.
+      # shellcheck disable=SC2086  # the workload's flags are words
       "$cdat" train "${common[@]}" ${workload[$name]} "${flags[@]}" --dtype "$dtype" --seed "$seed" --out "$run" > /dev/null 2>&1 ||
         [[ -f "$run/summary.json" ]] || { echo "anomaly_adam_momentum: $run failed without a summary" >&2; exit 1; }
     done

@@ -201,10 +201,7 @@ void add_adopted_defaults(Context& ctx, Report& report, Table& summary, const st
     report.findings.push_back(std::move(finding));
   }
   report.findings.push_back(judge("the adopted candidates together keep every target the defaults met",
-                                  fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({})", together.blowups,
-                                              defaults.blowups, ratio_or_blowup(together.median_ratio),
-                                              ratio_or_blowup(defaults.median_ratio), ratio_or_blowup(together.worst_ratio),
-                                              ratio_or_blowup(defaults.worst_ratio)),
+                                  versus_defaults(together, defaults),
                                   keeps_targets(defaults, together), !std::isnan(together.median_ratio)));
 }
 
@@ -238,10 +235,7 @@ Report reproduce_defaults(Context& ctx) {
     const bool adopt = candidate_adopted(defaults, changed, candidate.lowers_cost);
     report.findings.push_back(judge(
         "candidate \"" + candidate.name + "\" is adopted by the rule" + (candidate.lowers_cost ? " (cost branch)" : ""),
-        fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({}), cost {} ({})", changed.blowups, defaults.blowups,
-                    ratio_or_blowup(changed.median_ratio), ratio_or_blowup(defaults.median_ratio),
-                    ratio_or_blowup(changed.worst_ratio), ratio_or_blowup(defaults.worst_ratio), num(changed.median_cost),
-                    num(defaults.median_cost)),
+        versus_defaults(changed, defaults) + fmt::format(", cost {} ({})", num(changed.median_cost), num(defaults.median_cost)),
         adopt, !std::isnan(changed.median_ratio) && !std::isnan(defaults.median_ratio)));
     if (adopt) adopted.push_back(&candidate);
   }

@@ -446,26 +446,31 @@ std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells) {
   return findings;
 }
 
-std::vector<DefaultsTarget> defaults_targets(const DefaultsSummary& summary) {
-  return {{"blow-ups", summary.blowups == 0}, {"median", summary.median_ratio <= kDefaultsMedianTarget},
-          {"worst cell", summary.worst_ratio <= kDefaultsWorstTarget}};
+std::vector<bool> defaults_targets(const DefaultsSummary& summary) {
+  return {summary.blowups == 0, summary.median_ratio <= kDefaultsMedianTarget, summary.worst_ratio <= kDefaultsWorstTarget};
+}
+
+std::string versus_defaults(const DefaultsSummary& changed, const DefaultsSummary& defaults) {
+  return fmt::format("blew up {} (defaults {}), median ratio {} ({}), worst {} ({})", changed.blowups, defaults.blowups,
+                     ratio_or_blowup(changed.median_ratio), ratio_or_blowup(defaults.median_ratio),
+                     ratio_or_blowup(changed.worst_ratio), ratio_or_blowup(defaults.worst_ratio));
 }
 
 std::vector<Finding> defaults_target_findings(const DefaultsSummary& summary, size_t cells, const std::string& whose) {
   const bool measured = !std::isnan(summary.median_ratio);
-  const std::vector<DefaultsTarget> met = defaults_targets(summary);
+  const std::vector<bool> met = defaults_targets(summary);
   return {judge("no run of " + whose + " blows up", fmt::format("{} of {} runs blew up", summary.blowups, summary.runs),
-                met[0].met, summary.runs > 0),
+                met[0], summary.runs > 0),
           judge(fmt::format("the median over cells of {}' ratio to the tuned constant is ≤ {:g}", whose, kDefaultsMedianTarget),
-                fmt::format("median {} over {} cells", num(summary.median_ratio), cells), met[1].met, measured),
+                fmt::format("median {} over {} cells", num(summary.median_ratio), cells), met[1], measured),
           judge(fmt::format("{}: the worst cell's ratio is ≤ {:g}", whose, kDefaultsWorstTarget),
-                fmt::format("worst {} ({})", ratio_or_blowup(summary.worst_ratio), summary.worst_cell), met[2].met, measured)};
+                fmt::format("worst {} ({})", ratio_or_blowup(summary.worst_ratio), summary.worst_cell), met[2], measured)};
 }
 
 bool keeps_targets(const DefaultsSummary& defaults, const DefaultsSummary& adopted) {
-  const std::vector<DefaultsTarget> before = defaults_targets(defaults), after = defaults_targets(adopted);
+  const std::vector<bool> before = defaults_targets(defaults), after = defaults_targets(adopted);
   for (size_t i = 0; i < before.size(); ++i) {
-    if (before[i].met && !after[i].met) return false;
+    if (before[i] && !after[i]) return false;
   }
   return true;
 }

@@ -175,12 +175,10 @@ DefaultsSummary summarize_defaults(const std::vector<DefaultsCell>& cells);
 std::vector<Finding> defaults_findings(const std::vector<DefaultsCell>& cells);
 // The three targets over all cells, for `whose` runs ("the defaults"): no blow-up, the median, the worst cell.
 std::vector<Finding> defaults_target_findings(const DefaultsSummary& summary, size_t cells, const std::string& whose);
-struct DefaultsTarget {
-  std::string name;
-  bool met;
-};
-// Which of the three targets a summary meets (in the order of defaults_target_findings).
-std::vector<DefaultsTarget> defaults_targets(const DefaultsSummary& summary);
+// Whether a summary meets each of the three targets (in the order of defaults_target_findings).
+std::vector<bool> defaults_targets(const DefaultsSummary& summary);
+// "blew up 3 (defaults 7), median ratio 1.46 (1.56), worst 3.72 (∞ (blew up))": a summary beside the defaults'.
+std::string versus_defaults(const DefaultsSummary& changed, const DefaultsSummary& defaults);
 // The adoption rule above; `lowers_cost`: the candidate is meant to cut the cost of a step.
 bool candidate_adopted(const DefaultsSummary& defaults, const DefaultsSummary& candidate, bool lowers_cost);
 // The adopted candidates run together stay only if they keep every target the defaults met (docs/tuning.md).
